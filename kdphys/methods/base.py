@@ -1,0 +1,42 @@
+"""One interface for every rPPG method, classical or neural.
+
+A method turns what the face tracker produces into a blood-volume-pulse (BVP) waveform sampled at
+the frame rate. Classical methods read the mean skin colour per frame (an "RGB trace"); neural
+methods read square face crops. Each method says which it needs through ``input_kind``; the engine
+feeds it accordingly.
+
+    method = get_method("pos")
+    bvp = method.bvp(rgb_trace, fps=30.0)        # rgb_trace: (n_frames, 3) float, 0..255
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+import numpy as np
+
+InputKind = Literal["trace", "crops"]
+
+
+class BVPMethod(ABC):
+    """Base class of all methods.
+
+    Attributes:
+        name: short identifier used on the CLI and in the app ("pos", "chrom", "green", "student", "teacher").
+        input_kind: "trace" -> ``bvp`` takes an RGB trace of shape (n_frames, 3), mean skin colour per
+            frame in R, G, B order, 0..255 float. "crops" -> ``bvp`` takes face crops of shape
+            (n_frames, size, size, 3) uint8 RGB.
+    """
+
+    name: str = "base"
+    input_kind: InputKind = "trace"
+
+    @abstractmethod
+    def bvp(self, x: np.ndarray, fps: float) -> np.ndarray:
+        """Return the BVP waveform, shape (n_frames,), float64, arbitrary units, zero mean.
+
+        Args:
+            x: RGB trace (n_frames, 3) or crops (n_frames, size, size, 3), as ``input_kind`` says.
+            fps: sampling rate of ``x`` in frames per second (uniform).
+        """
