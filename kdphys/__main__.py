@@ -1,0 +1,7 @@
+"""``python -m kdphys ...`` entry point."""
+
+import sys
+
+from kdphys.cli import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""Analyse a whole video file: decode -> engine -> results. Used by the CLI and the upload page.
+
+    result = analyze_video("face.mp4", method="pos", progress=lambda f, msg: print(f, msg))
+    result.snapshot.reading.describe()     # "70.9 bpm (good)" or "no reading: no face found in ..."
+
+Frames stream from the decoder into the engine one at a time, so memory does not grow with the
+video's resolution; only per-sample floats (trace, BVP) grow with its length.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+from kdphys import __version__
+from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
+from kdphys.video import VideoInfo, iter_frames, probe
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+#: Frames larger than this (longest side, pixels) are downscaled while decoding; the face stays large
+#: enough for the landmarker and a 4K video costs no more than a 720p one.
+ANALYSIS_MAX_SIDE = 1280
+
+
+@dataclass
+class AnalysisResult:
+    """Result of ``analyze_video``.
+
+    Attributes:
+        video: container facts (size, fps, duration).
+        snapshot: waveform, reading, trend, beats and spectrum (see kdphys.engine.Snapshot).
+        timings_s: wall time per stage in seconds ("decode", "face", "model", "signal", "total").
+        keyframes: about one (t_s, crop (S, S, 3) uint8) per second, for attention heatmaps.
+        max_faces: largest number of faces seen in one detection.
+        settings: the engine settings used.
+    """
+
+    video: VideoInfo
+    snapshot: Snapshot
+    timings_s: dict[str, float]
+    keyframes: list[tuple[float, np.ndarray]]
+    max_faces: int
+    settings: EngineSettings
+    frames_decoded: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """JSON-serialisable summary (model, filter band, quality, HR or reason)."""
+        r = self.snapshot.reading
+        return {
+            "kdphys_version": __version__,
+            "method": self.snapshot.method,
+            "hr_bpm": None if r.hr_bpm is None else round(float(r.hr_bpm), 2),
+            "reason": r.reason,
+            "quality": r.quality,
+            "snr_db": None if r.snr_db is None else round(float(r.snr_db), 2),
+            "sqi": None if r.sqi is None else round(float(r.sqi), 3),
+            "face_fraction": round(float(r.face_fraction), 3),
+            "filter_band_hz": list(self.settings.band_hz),
+            "grid_fps": self.settings.fps,
+            "video": {"width": self.video.width, "height": self.video.height, "fps": round(self.video.fps, 3),
+                      "duration_s": round(self.video.duration_s, 3), "codec": self.video.codec,
+                      "frames_decoded": self.frames_decoded},
+            "max_faces": self.max_faces,
+            "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
+            "notes": self.notes,
+        }
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write time_s, bvp, hr_bpm (sliding-window trend, interpolated; empty where none), face."""
+        path = Path(path)
+        s = self.snapshot
+        hr = np.full(len(s.t_s), np.nan)
+        if len(s.trend_t_s) >= 2:
+            hr = np.interp(s.t_s, s.trend_t_s, s.trend_hr_bpm, left=np.nan, right=np.nan)
+        with path.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["time_s", "bvp", "hr_bpm", "face"])
+            for t, b, h, f in zip(s.t_s, s.bvp, hr, s.face_present):
+                writer.writerow([f"{t:.4f}", f"{b:.6f}", "" if np.isnan(h) else f"{h:.2f}", int(f)])
+        return path
+
+    def write_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.summary(), indent=2))
+        return path
+
+
+def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: EngineSettings | None = None,
+                  progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                  engine: Engine | None = None) -> AnalysisResult:
+    """Estimate the heart rate of a face video.
+
+    Args:
+        source: path or binary file-like object of a video (mp4, avi, mov, mkv, webm).
+        method: "pos", "chrom", "green", "student", "teacher" (ignored when ``settings`` or ``engine`` given).
+        settings: engine settings (method, band, window).
+        progress: called as progress(fraction 0..1, message) while decoding.
+        cancel: polled every frame; return True to stop (raises AnalysisCancelled).
+        engine: an existing engine to feed (must have keep_all=True); built when None.
+    Raises:
+        kdphys.errors.VideoError: the file cannot be read as a video (message for a person).
+        AnalysisCancelled: cancel() returned True.
+    """
+    t_start = time.perf_counter()
+    settings = settings or (engine.settings if engine else EngineSettings(method=method))
+    info = probe(source)
+    _rewind(source)
+    engine = engine or Engine(settings, keep_all=True)
+    decode_s = 0.0
+    n_frames = 0
+    frames = iter_frames(source, max_side=ANALYSIS_MAX_SIDE)
+    expected = max(info.n_frames, 1)
+    while True:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        decode_s += time.perf_counter() - t0
+        if frame is None:
+            break
+        if cancel is not None and cancel():
+            raise AnalysisCancelled("Analysis cancelled.")
+        engine.push(frame.rgb, frame.t_s)
+        n_frames += 1
+        if progress is not None and (n_frames % 15 == 0):
+            progress(min(n_frames / expected, 0.99), f"frame {n_frames} of ~{expected}")
+    snapshot = engine.snapshot()
+    if progress is not None:
+        progress(1.0, "done")
+    timings = dict(engine.timer.total_s)
+    timings["decode"] = decode_s
+    timings["total"] = time.perf_counter() - t_start
+    notes = []
+    if engine.max_faces > 1:
+        notes.append(f"{engine.max_faces} faces were seen; the largest face was analysed.")
+    return AnalysisResult(video=info, snapshot=snapshot, timings_s=timings, keyframes=engine.keyframes,
+                          max_faces=engine.max_faces, settings=settings, frames_decoded=n_frames, notes=notes)
+
+
+def _rewind(source) -> None:
+    if hasattr(source, "seek"):
+        source.seek(0)

@@ -1,0 +1,133 @@
+"""Reference signals (finger oximeter, contact PPG, HR logs) from CSV files, and their heart rate.
+
+A reference CSV has a time column and one of a waveform or a heart-rate column:
+
+    time_s,ppg          (or bvp / timestamp,bvp as in PhysRecorder's BVP.csv)
+    time_s,hr_bpm
+
+Column names are matched case-insensitively: time: ``time_s, time, t, timestamp``; waveform:
+``ppg, bvp, waveform, signal``; heart rate: ``hr_bpm, hr, heart_rate, bpm``. Unix timestamps are fine:
+``align_to`` subtracts the time of the first video frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kdphys import signal as sig
+from kdphys.errors import KDPhysError
+
+TIME_NAMES = ("time_s", "time", "t", "timestamp", "timestamps")
+WAVEFORM_NAMES = ("ppg", "bvp", "waveform", "signal", "pulse")
+HR_NAMES = ("hr_bpm", "hr", "heart_rate", "bpm", "pulse_rate")
+
+#: Rate the reference waveform is resampled to before its heart rate is estimated, Hz.
+REFERENCE_FPS = 30.0
+
+
+class ReferenceError(KDPhysError):
+    """A reference CSV could not be parsed; the message says which columns are expected."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference recording.
+
+    Attributes:
+        t_s: (n,) sample times in seconds (increasing; origin as in the file unless aligned).
+        values: (n,) waveform samples (kind "waveform") or heart rates in bpm (kind "hr").
+        kind: "waveform" or "hr".
+    """
+
+    t_s: np.ndarray
+    values: np.ndarray
+    kind: str
+
+    def aligned(self, t0_s: float) -> "Reference":
+        """The same reference with ``t0_s`` (e.g. the first video frame's unix time) as time zero."""
+        return Reference(self.t_s - t0_s, self.values, self.kind)
+
+    def clipped(self, start_s: float, end_s: float) -> "Reference":
+        keep = (self.t_s >= start_s) & (self.t_s <= end_s)
+        return Reference(self.t_s[keep], self.values[keep], self.kind)
+
+    def uniform_waveform(self, fps: float = REFERENCE_FPS) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s (m,), waveform (m,)) linearly resampled onto a uniform grid at ``fps``."""
+        if self.kind != "waveform":
+            raise ReferenceError("This reference holds heart rates, not a waveform.")
+        grid = np.arange(self.t_s[0], self.t_s[-1], 1.0 / fps)
+        return grid, np.interp(grid, self.t_s, self.values)
+
+    def hr_bpm(self, band_hz: tuple[float, float] = (0.7, 3.5)) -> float:
+        """Heart rate over the whole reference: spectral peak of the waveform, or the mean HR column."""
+        if self.kind == "hr":
+            return float(np.mean(self.values))
+        _, wave = self.uniform_waveform()
+        filtered = sig.preprocess(wave, REFERENCE_FPS, band_hz)
+        return float(sig.hr_from_spectrum(filtered, REFERENCE_FPS, band_hz).hr_bpm)
+
+    def hr_trend(self, window_s: float = 10.0, step_s: float = 1.0,
+                 band_hz: tuple[float, float] = (0.7, 3.5)) -> tuple[np.ndarray, np.ndarray]:
+        """Sliding-window reference HR: (t_s centres, hr_bpm), the same estimator as for video."""
+        if self.kind == "hr":
+            return self.t_s, self.values
+        grid, wave = self.uniform_waveform()
+        filtered = sig.preprocess(wave, REFERENCE_FPS, band_hz)
+        t_c, hr = sig.hr_trend(filtered, REFERENCE_FPS, window_s=window_s, step_s=step_s, band_hz=band_hz)
+        return t_c + grid[0], hr
+
+
+def load_reference_csv(source: str | Path | bytes | io.IOBase) -> Reference:
+    """Parse a reference CSV (path, bytes or text/binary file object). Raises ReferenceError."""
+    text = _read_text(source)
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 3:
+        raise ReferenceError("The reference CSV is empty or has fewer than two data rows.")
+    header = [h.strip().lower() for h in rows[0]]
+    t_col = _find(header, TIME_NAMES)
+    w_col, h_col = _find(header, WAVEFORM_NAMES), _find(header, HR_NAMES)
+    if t_col is None or (w_col is None and h_col is None):
+        raise ReferenceError(
+            f"The reference CSV needs a time column ({', '.join(TIME_NAMES[:2])}) and a waveform "
+            f"({', '.join(WAVEFORM_NAMES[:2])}) or heart-rate column (hr_bpm); found: {', '.join(header)}.")
+    value_col, kind = (w_col, "waveform") if w_col is not None else (h_col, "hr")
+    try:
+        data = np.array([[float(r[t_col]), float(r[value_col])] for r in rows[1:]], dtype=np.float64)
+    except (ValueError, IndexError) as err:
+        raise ReferenceError(f"The reference CSV has a row that is not numeric ({err}).") from None
+    data = data[np.isfinite(data).all(axis=1)]
+    order = np.argsort(data[:, 0], kind="stable")
+    data = data[order]
+    keep = np.concatenate([[True], np.diff(data[:, 0]) > 0])
+    data = data[keep]
+    if len(data) < 2:
+        raise ReferenceError("The reference CSV has fewer than two distinct time stamps.")
+    return Reference(t_s=data[:, 0], values=data[:, 1], kind=kind)
+
+
+def load_frame_times_csv(path: str | Path) -> np.ndarray:
+    """Frame time stamps (n,) from a CSV with columns frame,timestamp (PhysRecorder's frames_timestamp.csv)."""
+    rows = list(csv.DictReader(io.StringIO(_read_text(path))))
+    return np.array([float(r["timestamp"]) for r in rows])
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+def _read_text(source) -> str:
+    if isinstance(source, (str, Path)):
+        return Path(source).read_text(encoding="utf-8-sig", errors="replace")
+    if isinstance(source, bytes):
+        return source.decode("utf-8-sig", errors="replace")
+    data = source.read()
+    return data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
