@@ -30,7 +30,7 @@ from kdphys.errors import KDPhysError
 from kdphys.face import FaceTracker, TrackerSettings, TrackResult
 from kdphys.methods import get_method
 from kdphys.methods.base import BVPMethod
-from kdphys.quality import HrReading, QualitySettings, assess
+from kdphys.quality import BEAT_SPACING_OF_PERIOD, HrReading, QualitySettings, assess
 from kdphys.resample import UniformResampler
 from kdphys.stitch import SegmentedRunner
 
@@ -255,8 +255,10 @@ class Engine:
         spectrum = beats = None
         trend_t = trend_hr = np.zeros(0)
         if len(filtered) >= int(2 * fps) and face.any():
-            spectrum = sig.hr_from_spectrum(filtered, fps, band).spectrum
-            beats = sig.hr_from_peaks(filtered, fps, band)
+            estimate = sig.hr_from_spectrum(filtered, fps, band)
+            spectrum = estimate.spectrum
+            beats = sig.hr_from_peaks(filtered, fps, band,
+                                      min_interval_s=BEAT_SPACING_OF_PERIOD * 60.0 / estimate.hr_bpm)
             trend_t, trend_hr = sig.hr_trend(filtered, fps, window_s=self.settings.window_s, band_hz=band)
         return Snapshot(t_s=t_s, bvp=filtered, trace=trace, face_present=face, reading=reading,
                         spectrum=spectrum, beats=beats, trend_t_s=trend_t, trend_hr_bpm=trend_hr,

@@ -327,6 +327,11 @@ class TrackerSettings:
             or its side changes by more than this fraction, the box jumps there instead of gliding.
         lost_detect_every: while lost (no face held), run the landmarker on one frame in this many.
             1 = every frame: fastest recovery; a frame without a face costs about as much as one with.
+        landmark_smoothing: smallest EMA weight of a new detection's landmarks (1 = no smoothing). The
+            weight grows to 1 as the median landmark displacement reaches ``landmark_motion_fraction``
+            of the face width, so landmark jitter (which moves the skin mask's edges and adds noise to
+            the skin colour) is damped while real head motion is followed at once.
+        landmark_motion_fraction: displacement, as a fraction of the face width, treated as real motion.
     """
 
     crop_size: int = 72
@@ -336,6 +341,8 @@ class TrackerSettings:
     lost_after_misses: int = 3
     snap_fraction: float = 0.3
     lost_detect_every: int = 1
+    landmark_smoothing: float = 0.25
+    landmark_motion_fraction: float = 0.05
 
     def __post_init__(self) -> None:
         if self.crop_size < 1:
@@ -348,6 +355,8 @@ class TrackerSettings:
             raise ValueError(f"box_scale must be > 0, got {self.box_scale}.")
         if self.lost_after_misses < 1:
             raise ValueError(f"lost_after_misses must be >= 1, got {self.lost_after_misses}.")
+        if not 0.0 < self.landmark_smoothing <= 1.0:
+            raise ValueError(f"landmark_smoothing must be in (0, 1], got {self.landmark_smoothing}.")
 
 
 @dataclass(frozen=True)
@@ -497,14 +506,26 @@ class FaceTracker:
             return
         self._n_faces = int(getattr(obs, "n_faces", 1))
         self._misses = 0
+        previous = self._held
+        landmarks = np.asarray(obs.landmarks_px, dtype=np.float32)
+        if previous is not None:
+            landmarks = self._smooth_landmarks(previous.landmarks_px, landmarks)
         target = self._target_box(np.asarray(obs.box_xyxy, dtype=np.float64))
-        mask = skin_mask(obs.landmarks_px, rgb.shape[:2])
+        mask = skin_mask(landmarks, rgb.shape[:2])
         mask.flags.writeable = False
         window = _mask_window(mask)
         window_u8 = np.ascontiguousarray(mask[window], dtype=np.uint8) if window is not None else None
-        previous = self._held
         box = target.copy() if previous is None or self._is_jump(previous.box_cxcys, target) else previous.box_cxcys
-        self._held = _HeldFace(np.asarray(obs.landmarks_px, dtype=np.float32), target, box, mask, window, window_u8)
+        self._held = _HeldFace(landmarks, target, box, mask, window, window_u8)
+
+    def _smooth_landmarks(self, held: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """Motion-adaptive EMA of landmarks (478, 2): damp jitter, follow real motion at once."""
+        s = self.settings
+        face_width_px = max(float(np.ptp(new[:, 0])), 1.0)
+        moved_px = float(np.median(np.hypot(*(new - held).T)))
+        motion = min(moved_px / (s.landmark_motion_fraction * face_width_px), 1.0)
+        weight = s.landmark_smoothing + (1.0 - s.landmark_smoothing) * motion
+        return ((1.0 - weight) * held + weight * new).astype(np.float32)
 
     def _target_box(self, box_xyxy: np.ndarray) -> np.ndarray:
         """(3,) centre x, centre y, side of the square crop box for a tight landmark box."""

@@ -22,6 +22,10 @@ from kdphys import signal as sig
 Quality = Literal["good", "fair", "poor", "none"]
 
 
+#: Beats closer than this fraction of the spectral period are not counted (dicrotic waves at low HR).
+BEAT_SPACING_OF_PERIOD = 0.6
+
+
 @dataclass(frozen=True)
 class HrReading:
     """One heart-rate reading, or the reason there is none.
@@ -182,7 +186,7 @@ def assess(
     est = sig.hr_from_spectrum(bvp_f, fps, band_hz)
     snr = pulse_snr_db(bvp_f, fps, est.hr_bpm, band_hz)
     sqi = sig.sqi_autocorr(bvp_f, fps, est.hr_bpm)
-    hr_peaks = sig.hr_from_peaks(bvp_f, fps, band_hz).hr_bpm
+    hr_peaks = sig.hr_from_peaks(bvp_f, fps, band_hz, min_interval_s=BEAT_SPACING_OF_PERIOD * 60.0 / est.hr_bpm).hr_bpm
     if snr < settings.min_snr_db:
         return _no_reading(
             f"the pulse signal is too weak (SNR {snr:.1f} dB, need {settings.min_snr_db:.1f} dB). "

@@ -324,7 +324,7 @@ class BeatEstimate:
 PEAK_PROMINENCE_FRACTION = 0.5      # a beat's prominence must reach half the typical big one
 
 
-def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ) -> BeatEstimate:
+def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ, min_interval_s: float | None = None) -> BeatEstimate:
     """Heart rate from systolic peaks and their intervals.
 
     Peaks (`scipy.signal.find_peaks`) must be at least one period of the band's upper edge apart
@@ -336,6 +336,9 @@ def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ) -> BeatEstimate:
 
     Args:
         x: (N,) pre-processed signal. fps: Hz. band_hz: (low, high) Hz.
+        min_interval_s: optional shortest allowed beat interval, s (e.g. 0.6 x the spectral period).
+            At low heart rates the band-pass makes the diastolic wave almost as prominent as the
+            systolic peak; a spacing rule from the spectral estimate keeps it from counting as a beat.
     Returns:
         BeatEstimate(hr_bpm, peaks, ibi_s).
     """
@@ -345,6 +348,8 @@ def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ) -> BeatEstimate:
     if z.size < 3 or not np.any(z != z[0]):
         return empty
     distance = max(1, int(np.floor(fps / high_hz)))
+    if min_interval_s is not None:
+        distance = max(distance, int(np.floor(min_interval_s * fps)))
     peaks, props = scipy.signal.find_peaks(z, distance=distance, prominence=0.0)
     if peaks.size < 2:
         return empty
