@@ -1,0 +1,291 @@
+"""Tiny causal 2D CNN student (~0.15M parameters) that runs frame by frame.
+
+Input clips (B, T, 3, H, W) float32 RGB in [0, 1] -> ModelOutput(bvp (B, T), features
+{name: (B, T, C, H', W')}). Every frame goes through the same 2D network; time enters only in
+causal ways, so output t depends on frames <= t and the model can stream (:meth:`Student.stream`):
+
+- input features (6 channels per frame, brightness-invariant, computed causally):
+  r_t = (x_t - m_t) / (m_t + eps), m_t = exponential moving average of the frames (time constant
+  ``ema_tau_s``, m_{-1} = x_0): the streaming analogue of the teacher's clip-mean normalisation,
+  i.e. the relative pulsatile change with skin tone and light level divided out;
+  d_t = (x_t - x_{t-1}) / (x_t + x_{t-1} + eps), x_{-1} = x_0: the normalised frame difference
+  (TS-CAN / EfficientPhys), local in time and robust to slow drift.
+  Both are clamped to +-norm_clip and scaled by a BatchNorm (fixed statistics at inference).
+- causal temporal shift (online TSM, Lin et al. 2019): before each 3x3 conv after the stem, the first
+  C // shift_div input channels are replaced by the same channels of frame t-1 (zeros at t = 0).
+  No channel ever comes from t+1.
+
+Architecture at 72x72 (shift = causal temporal shift of C_in // 4 channels):
+
+    name  op                                                  out per frame (C, H', W')
+    in    [r_t, d_t] -> BN2d(6)                               (6, 72, 72)
+    s0    conv3x3 6->16 + BN + ReLU                           (16, 72, 72)
+          avgpool 2
+    s1    2 x [shift, conv3x3 -> 32, BN, ReLU]                (32, 36, 36)
+          avgpool 2
+    s2    2 x [shift, conv3x3 -> 64, BN, ReLU]                (64, 18, 18)
+          avgpool 2
+    s3    2 x [shift, conv3x3 -> 64, BN, ReLU]                (64, 9, 9)
+    head  global average pool, linear 64 -> 1                 bvp_t
+
+Streaming state per sample: previous frame (3HW) + moving average (3HW) + one shifted slice per shift
+layer (6 layers, C_in/4 channels each); 31,104 + 25,920 = 57,024 floats (228 kB) at 72x72. BatchNorm uses batch statistics in training mode, which mixes
+frames of a batch; exact causality and batch == stream hold in eval mode.
+
+Five-line use::
+
+    student = Student().eval()
+    bvp = student(clips).bvp                       # (B, T)
+    stream = student.stream()
+    for frame in frames: value = stream.step(frame)   # frame (B, 3, H, W) -> (B,)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from kdphys.models import ModelOutput
+
+State = tuple[torch.Tensor, ...]   # (prev_frame, ema, *shift_slices)
+
+
+@dataclass
+class StudentConfig:
+    """Student settings.
+
+    widths: channels of the stem and of stages 1-3. blocks_per_stage: shift-conv blocks in stages 1-3.
+    shift_div: 1 / fraction of input channels shifted from t-1 in each shift block.
+    fps: frame rate the clips are sampled at; ema_tau_s: time constant of the moving average used to
+    normalise the input, seconds. norm_eps: added to denominators (RGB in [0, 1]); norm_clip: clamp of the
+    normalised inputs.
+    """
+
+    widths: tuple[int, int, int, int] = (16, 32, 64, 64)
+    blocks_per_stage: int = 2
+    shift_div: int = 4
+    fps: float = 30.0
+    ema_tau_s: float = 1.0
+    norm_eps: float = 1.0 / 255.0
+    norm_clip: float = 1.0
+
+    @property
+    def ema_weight(self) -> float:
+        """Weight of the new frame in the moving average, a = 1 - exp(-1 / (tau * fps))."""
+        return 1.0 - math.exp(-1.0 / (self.ema_tau_s * self.fps))
+
+
+class _ShiftConv(nn.Module):
+    """[causal temporal shift] -> conv3x3 -> BN -> ReLU, for clips (B, T, C, H, W) or single frames."""
+
+    def __init__(self, c_in: int, c_out: int, shift_div: int | None):
+        super().__init__()
+        self.fold = c_in // shift_div if shift_div else 0
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def _conv(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)))
+
+    def forward_clip(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> (B, T, C', H, W); channel c < fold of frame t comes from frame t-1."""
+        b, t = x.shape[:2]
+        if self.fold:
+            past = torch.cat([torch.zeros_like(x[:, :1, : self.fold]), x[:, :-1, : self.fold]], dim=1)
+            x = torch.cat([past, x[:, :, self.fold :]], dim=2)
+        y = self._conv(x.reshape(b * t, *x.shape[2:]))
+        return y.reshape(b, t, *y.shape[1:])
+
+    def forward_step(self, x: torch.Tensor, past: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One frame (B, C, H, W) and the shifted slice of the previous frame (B, fold, H, W) ->
+        (output (B, C', H, W), this frame's slice for the next step)."""
+        if not self.fold:
+            return self._conv(x), None
+        shifted = torch.cat([past, x[:, self.fold :]], dim=1)
+        return self._conv(shifted), x[:, : self.fold]
+
+
+class Student(nn.Module):
+    """Causal 2D CNN. forward(clips (B, T, 3, H, W)) -> ModelOutput(bvp (B, T), features).
+
+    features: "s0" .. "s3" -> (B, T, C, H', W') at the end of each stage. stream() -> StudentStream for
+    frame-by-frame inference with outputs equal to forward's (eval mode). step()/initial_state() are the
+    pure-function form used by the ONNX export (see StudentStepModule).
+    """
+
+    feature_layout = "BTCHW"
+    display_layer = "s2"
+    feature_names = ("s0", "s1", "s2", "s3")
+
+    def __init__(self, config: StudentConfig | None = None):
+        super().__init__()
+        self.config = config or StudentConfig()
+        c0, c1, c2, c3 = self.config.widths
+        div = self.config.shift_div
+        n = self.config.blocks_per_stage
+        self.input_bn = nn.BatchNorm2d(6)
+        self.stages = nn.ModuleList(
+            [
+                nn.ModuleList([_ShiftConv(6, c0, None)]),
+                nn.ModuleList([_ShiftConv(c0 if i == 0 else c1, c1, div) for i in range(n)]),
+                nn.ModuleList([_ShiftConv(c1 if i == 0 else c2, c2, div) for i in range(n)]),
+                nn.ModuleList([_ShiftConv(c2 if i == 0 else c3, c3, div) for i in range(n)]),
+            ]
+        )
+        self.head = nn.Linear(c3, 1)
+
+    # ----- input features (shared by clip and step paths so both give the same numbers) -----
+    def _ema_update(self, ema: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        return ema + self.config.ema_weight * (frame - ema)
+
+    def _frame_inputs(self, frame: torch.Tensor, prev: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) frame, previous frame, moving average including this frame -> (B, 6, H, W)."""
+        eps, clip = self.config.norm_eps, self.config.norm_clip
+        rel = ((frame - ema) / (ema + eps)).clamp(-clip, clip)
+        diff = ((frame - prev) / (frame + prev + eps)).clamp(-clip, clip)
+        return torch.cat([rel, diff], dim=1)
+
+    def _clip_inputs(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3, H, W) -> (B, T, 6, H, W), causal."""
+        ema = clips[:, 0]
+        emas = []
+        for t in range(clips.shape[1]):
+            ema = self._ema_update(ema, clips[:, t])
+            emas.append(ema)
+        prev = torch.cat([clips[:, :1], clips[:, :-1]], dim=1)
+        b, t = clips.shape[:2]
+        flat = lambda x: x.reshape(b * t, *x.shape[2:])   # noqa: E731
+        inputs = self._frame_inputs(flat(clips), flat(prev), flat(torch.stack(emas, dim=1)))
+        return inputs.reshape(b, t, *inputs.shape[1:])
+
+    # ----- batch path -----
+    def forward(self, clips: torch.Tensor) -> ModelOutput:
+        _check_clips(clips)
+        b, t = clips.shape[:2]
+        x = self._clip_inputs(clips)
+        x = self.input_bn(x.reshape(b * t, *x.shape[2:])).reshape(b, t, 6, *x.shape[3:])
+        features: dict[str, torch.Tensor] = {}
+        for index, (name, stage) in enumerate(zip(self.feature_names, self.stages)):
+            if index > 0:
+                x = F.avg_pool2d(x.reshape(b * t, *x.shape[2:]), 2)
+                x = x.reshape(b, t, *x.shape[1:])
+            for block in stage:
+                x = block.forward_clip(x)
+            features[name] = x
+        pooled = x.mean(dim=(3, 4))                          # (B, T, C)
+        bvp = self.head(pooled)[..., 0]
+        return ModelOutput(bvp=bvp, features=features)
+
+    # ----- streaming path -----
+    def initial_state(self, frame: torch.Tensor) -> State:
+        """State before ``frame`` (B, 3, H, W), the first frame: previous frame = moving average = frame,
+        shifted slices = zeros. Returns (prev_frame, ema, *shift_slices)."""
+        b, _, h, w = frame.shape
+        slices = []
+        for index, stage in enumerate(self.stages):
+            if index > 0:
+                h, w = h // 2, w // 2
+            for block in stage:
+                if block.fold:
+                    slices.append(frame.new_zeros((b, block.fold, h, w)))
+        return (frame.clone(), frame.clone(), *slices)
+
+    def step(self, frame: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame (B, 3, H, W) and the state -> (bvp (B,), new state). Pure function of its inputs."""
+        prev, ema, *slices = state
+        ema = self._ema_update(ema, frame)
+        x = self.input_bn(self._frame_inputs(frame, prev, ema))
+        new_slices = []
+        slice_iter = iter(slices)
+        for index, stage in enumerate(self.stages):
+            if index > 0:
+                x = F.avg_pool2d(x, 2)
+            for block in stage:
+                x, new_slice = block.forward_step(x, next(slice_iter) if block.fold else None)
+                if new_slice is not None:
+                    new_slices.append(new_slice)
+        bvp = self.head(x.mean(dim=(2, 3)))[:, 0]
+        return bvp, (frame, ema, *new_slices)
+
+    def stream(self) -> StudentStream:
+        """A frame-by-frame runner whose outputs equal forward()'s for the same frames (eval mode)."""
+        return StudentStream(self)
+
+
+class StudentStream:
+    """Stateful streaming wrapper: step(frame (B, 3, H, W) float32 RGB [0, 1]) -> bvp (B,).
+
+    The first step initialises the state from its frame (as forward() does for frame 0).
+    """
+
+    def __init__(self, model: Student):
+        self.model = model
+        self.state: State | None = None
+
+    def reset(self) -> None:
+        """Forget the past (start of a new video or after a lost face)."""
+        self.state = None
+
+    @property
+    def state_size_floats(self) -> int:
+        """Floats of state per stream (per batch item); 0 before the first step."""
+        if self.state is None:
+            return 0
+        return sum(s[0].numel() for s in self.state)
+
+    def step(self, frame: torch.Tensor) -> torch.Tensor:
+        if self.model.training:
+            raise RuntimeError("StudentStream needs the model in eval mode: call student.eval() first.")
+        if frame.ndim != 4 or frame.shape[1] != 3:
+            raise ValueError(f"step expects one frame per stream, (B, 3, H, W) RGB in [0, 1], got {tuple(frame.shape)}.")
+        with torch.no_grad():
+            if self.state is None:
+                self.state = self.model.initial_state(frame)
+            bvp, self.state = self.model.step(frame, self.state)
+        return bvp
+
+
+class StudentStepModule(nn.Module):
+    """Tensor-in, tensor-out wrapper of Student.step for ONNX export.
+
+    forward(frame, prev_frame, ema, shift_0, ..., shift_{k-1}) -> (bvp, prev_frame, ema, shift_0, ...).
+    input_names()/output_names() give the ONNX names. Host loop (e.g. ONNX Runtime): state =
+    initial_state(first frame) (prev = ema = frame, shifts = zeros, shapes from state_shapes()); then per
+    frame feed frame + state, read bvp, feed the returned state back.
+    """
+
+    def __init__(self, student: Student):
+        super().__init__()
+        self.student = student
+
+    def forward(self, frame: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        bvp, new_state = self.student.step(frame, tuple(state))
+        return (bvp, *new_state)
+
+    def state_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
+        n_slices = len(self.student.initial_state(torch.zeros(1, 3, *frame_hw))) - 2
+        return ["prev_frame", "ema"] + [f"shift_{i}" for i in range(n_slices)]
+
+    def input_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
+        return ["frame"] + self.state_names(frame_hw)
+
+    def output_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
+        return ["bvp"] + [f"{name}_out" for name in self.state_names(frame_hw)]
+
+    def state_shapes(self, frame_hw: tuple[int, int] = (72, 72)) -> list[tuple[int, ...]]:
+        """Per-sample state shapes (without the batch dimension), in input order."""
+        return [tuple(s.shape[1:]) for s in self.student.initial_state(torch.zeros(1, 3, *frame_hw))]
+
+
+def _check_clips(clips: torch.Tensor) -> None:
+    if clips.ndim != 5 or clips.shape[2] != 3:
+        raise ValueError(
+            f"expected clips of shape (B, T, 3, H, W) (RGB in [0, 1]), got {tuple(clips.shape)}; "
+            "add a batch dimension with clip[None] and put channels third."
+        )
+    if min(clips.shape[3:]) < 8:
+        raise ValueError(f"clips need at least 8x8 pixels, got {clips.shape[3]}x{clips.shape[4]}.")
