@@ -1,0 +1,267 @@
+"""Neural rPPG methods behind the BVPMethod interface: the torch Teacher/Student or the student's ONNX graph.
+
+    method = NeuralMethod.from_file("weights/student.onnx")     # or a .pt checkpoint of kdphys.train
+    bvp = method.bvp(crops, fps=30.0)           # crops (n_frames, S, S, 3) uint8 RGB -> (n_frames,)
+    stream = method.open_stream()               # StudentMethod only: stream.step(crop) -> float per frame
+
+``from_file`` returns a ``StudentMethod`` (adds ``open_stream``, which the engine uses to stream) for a
+student and a plain ``NeuralMethod`` for the teacher. Whole sequences run in overlapping windows of ``window_len`` frames (the teacher needs a clip; the
+student is causal, so a window only costs it a short warm-up): each window's output is z-scored and
+cross-faded into the next over ``overlap_len`` frames. Crops of another size are resized to the model's
+crop size; crops at another frame rate are mapped to the model's 30 fps by nearest frame and the output
+interpolated back. Weights load with ``torch.load(weights_only=True)``.
+
+Registered names (kdphys.methods.get_method): "student" (weights/student.onnx when present, else
+weights/student.pt), "student-torch" (weights/student.pt), "teacher" (weights/teacher.pt).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kdphys.errors import WeightsError
+from kdphys.methods import register_method
+from kdphys.methods.base import BVPMethod
+from kdphys.paths import WEIGHTS_DIR
+
+MODEL_FPS = 30.0
+
+
+def _to_float_frames(crops: np.ndarray, crop_size: int) -> np.ndarray:
+    """(N, S, S, 3) uint8 RGB -> (N, 3, crop_size, crop_size) float32 in [0, 1] (resized if needed)."""
+    crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"neural methods take face crops (n_frames, S, S, 3) uint8 RGB, got {crops.shape}.")
+    if crops.shape[1:3] != (crop_size, crop_size):
+        import cv2
+        crops = np.stack([cv2.resize(c, (crop_size, crop_size), interpolation=cv2.INTER_AREA) for c in crops])
+    x = crops.astype(np.float32)
+    if crops.dtype == np.uint8:
+        x /= 255.0
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def _znorm(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 1e-12 else x - x.mean()
+
+
+def window_starts(n_frames: int, window_len: int, overlap_len: int) -> list[int]:
+    """Start frames of windows covering [0, n_frames); the last window ends at n_frames."""
+    if n_frames <= window_len:
+        return [0]
+    stride = max(window_len - overlap_len, 1)
+    starts = list(range(0, n_frames - window_len, stride))
+    return starts + [n_frames - window_len]
+
+
+def overlap_add(n_frames: int, starts: list[int], outputs: list[np.ndarray]) -> np.ndarray:
+    """Blend z-scored window outputs with triangular weights (never zero inside a window) -> (n_frames,)."""
+    total = np.zeros(n_frames)
+    weight = np.zeros(n_frames)
+    for start, out in zip(starts, outputs):
+        n = len(out)
+        ramp = np.minimum(np.arange(1, n + 1), np.arange(n, 0, -1)).astype(np.float64)
+        total[start:start + n] += ramp * _znorm(out)
+        weight[start:start + n] += ramp
+    return total / np.maximum(weight, 1e-12)
+
+
+class NeuralMethod(BVPMethod):
+    """A Teacher or Student (torch) or a student ONNX Runtime session as a BVPMethod (input_kind="crops").
+
+    Args:
+        model: a kdphys.models Teacher or Student (put in eval mode here), or None with ``onnx_path``.
+        onnx_path: a student streaming graph written by kdphys.export (frame + state -> bvp + state).
+        name: method name shown in tables and the app.
+        crop_size: face-crop side the model was trained on, pixels.
+        window_len, overlap_len: windowing of long sequences, frames at 30 fps.
+        device: torch device for ``model``.
+    """
+
+    input_kind = "crops"
+
+    def __init__(self, model=None, onnx_path: str | Path | None = None, name: str | None = None,
+                 crop_size: int = 72, window_len: int = 128, overlap_len: int = 32, device: str = "cpu"):
+        if (model is None) == (onnx_path is None):
+            raise ValueError("NeuralMethod needs exactly one of model (torch) or onnx_path.")
+        self.model = model.eval().to(device) if model is not None else None
+        self.session = None
+        self.device = device
+        if onnx_path is not None:
+            self.session = _onnx_session(onnx_path)
+            crop_size = int(self.session.get_inputs()[0].shape[-1])
+        self.kind = "student" if self.session is not None or type(model).__name__ == "Student" else "teacher"
+        self.name = name or self.kind
+        self.crop_size = int(crop_size)
+        self.window_len = int(window_len)
+        self.overlap_len = int(overlap_len)
+
+    # ----------------------------------------------------------------------------------- loading
+    @classmethod
+    def from_file(cls, path: str | Path, kind: str | None = None, **kw) -> NeuralMethod:
+        """From a .onnx student graph, a training checkpoint (.pt from kdphys.train) or a bare state dict
+        (then ``kind`` "student"/"teacher" says which model, with default settings)."""
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"Model weights {path} not found. Train them (python -m kdphys distill) or "
+                               "point to an existing .pt/.onnx file.")
+        if path.suffix.lower() == ".onnx":
+            return StudentMethod(onnx_path=path, **kw)
+        model, crop_size = load_torch_model(path, kind)
+        cls = StudentMethod if type(model).__name__ == "Student" else NeuralMethod
+        return cls(model=model, crop_size=kw.pop("crop_size", crop_size), **kw)
+
+    # ----------------------------------------------------------------------------------- inference
+    def bvp(self, x: np.ndarray, fps: float) -> np.ndarray:
+        """crops (n_frames, S, S, 3) uint8 RGB at ``fps`` -> BVP (n_frames,) float64, zero mean."""
+        n_frames = len(x)
+        if n_frames == 0:
+            return np.zeros(0)
+        if abs(fps - MODEL_FPS) > 0.02 * MODEL_FPS:          # map to 30 fps by nearest frame, and back
+            t_model = np.arange(int(round(n_frames / fps * MODEL_FPS))) / MODEL_FPS
+            idx = np.clip(np.rint(t_model * fps).astype(int), 0, n_frames - 1)
+            bvp_model = self.bvp(np.asarray(x)[idx], MODEL_FPS)
+            return _znorm(np.interp(np.arange(n_frames) / fps, t_model, bvp_model))
+        frames = _to_float_frames(x, self.crop_size)
+        if self.session is not None:                     # the ONNX student streams through everything
+            stream = OnnxStudentStream(self.session)
+            return _znorm([stream.step_float(f) for f in frames])
+        starts = window_starts(n_frames, self.window_len, self.overlap_len)
+        outputs = [self._run_window(frames[s:s + self.window_len]) for s in starts]
+        return overlap_add(n_frames, starts, outputs)
+
+    def _run_window(self, frames: np.ndarray) -> np.ndarray:
+        """(T, 3, S, S) float32 -> (T,) BVP with the torch model."""
+        import torch
+        n = len(frames)
+        if self.kind == "teacher" and n < 4:            # the teacher needs a few frames: repeat the last
+            frames = np.concatenate([frames, np.repeat(frames[-1:], 4 - n, axis=0)])
+        with torch.no_grad():
+            clips = torch.from_numpy(frames)[None].to(self.device)
+            return self.model(clips).bvp[0, :n].cpu().numpy().astype(np.float64)
+
+
+
+class StudentMethod(NeuralMethod):
+    """NeuralMethod for the causal student, which can also stream: the engine uses ``open_stream``."""
+
+    def open_stream(self):
+        """Frame-by-frame runner: ``.step(crop (S, S, 3) uint8) -> float``, ``.reset()``."""
+        if self.session is not None:
+            return OnnxStudentStream(self.session, self.crop_size)
+        return TorchStudentStream(self.model, self.crop_size, self.device)
+
+
+class TorchStudentStream:
+    """Student.stream() for uint8 crops: step(crop (S, S, 3) uint8) -> float BVP sample."""
+
+    def __init__(self, model, crop_size: int, device: str = "cpu"):
+        self.model, self.crop_size, self.device = model, crop_size, device
+        self.stream = model.stream()
+
+    def reset(self) -> None:
+        self.stream.reset()
+
+    def step(self, crop: np.ndarray) -> float:
+        import torch
+        frame = torch.from_numpy(_to_float_frames(np.asarray(crop)[None], self.crop_size)).to(self.device)
+        return float(self.stream.step(frame)[0])
+
+
+class OnnxStudentStream:
+    """The exported student step graph driven by ONNX Runtime: state in, state out, one frame per call."""
+
+    def __init__(self, session, crop_size: int | None = None):
+        self.session = session
+        self.crop_size = crop_size or int(session.get_inputs()[0].shape[-1])
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.state: list[np.ndarray] | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def initial_state(self, frame: np.ndarray) -> list[np.ndarray]:
+        """As Student.initial_state: previous frame = moving average = the first frame, shift slices = 0."""
+        state = [frame.copy(), frame.copy()]
+        for inp in self.session.get_inputs()[3:]:
+            state.append(np.zeros([1, *inp.shape[1:]], np.float32))
+        return state
+
+    def step_float(self, frame: np.ndarray) -> float:
+        """frame (3, S, S) float32 [0, 1] -> BVP sample."""
+        frame = np.ascontiguousarray(frame[None], np.float32)
+        if self.state is None:
+            self.state = self.initial_state(frame)
+        outputs = self.session.run(None, dict(zip(self.input_names, [frame, *self.state])))
+        self.state = outputs[1:]
+        return float(outputs[0][0])
+
+    def step(self, crop: np.ndarray) -> float:
+        return self.step_float(_to_float_frames(np.asarray(crop)[None], self.crop_size)[0])
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _onnx_session(path: str | Path):
+    import onnxruntime as ort
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"ONNX model {path} not found. Export it with: python -m kdphys export.")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1                 # per-frame graph: threads cost more than they give
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise WeightsError(f"{path} is not a loadable ONNX model ({err}). Re-export it: python -m kdphys export.") from err
+
+
+def load_torch_model(path: str | Path, kind: str | None = None):
+    """(model in eval mode, crop size) from a training checkpoint or a bare state dict (weights_only)."""
+    import torch
+
+    from kdphys.models import Student, StudentConfig, Teacher, TeacherConfig
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise WeightsError(f"{path} could not be read as torch weights ({err}). Re-train or re-download it.") from err
+    crop_size = 72
+    if isinstance(ckpt, dict) and "model" in ckpt and "kind" in ckpt:     # a kdphys.train checkpoint
+        kind, kwargs, state = ckpt["kind"], dict(ckpt.get("model_kwargs") or {}), ckpt["model"]
+        crop_size = int(ckpt.get("config", {}).get("data", {}).get("crop_size", 72))
+    else:
+        if kind not in ("student", "teacher"):
+            raise WeightsError(f"{path} is a bare state dict: say whether it is a 'student' or a 'teacher'.")
+        kwargs, state = {}, ckpt
+    for key, value in list(kwargs.items()):
+        if isinstance(value, list):
+            kwargs[key] = tuple(value)
+    model = Student(StudentConfig(**kwargs)) if kind == "student" else Teacher(TeacherConfig(**kwargs))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(f"{path} does not match the {kind} architecture ({err}).") from err
+    return model.eval(), crop_size
+
+
+def _student(**kw) -> NeuralMethod:
+    onnx_path = WEIGHTS_DIR / "student.onnx"
+    if "weights" not in kw and onnx_path.is_file():
+        return StudentMethod(onnx_path=onnx_path, name="student")
+    return _student_torch(**kw)
+
+
+def _student_torch(weights: str | Path | None = None, **kw) -> NeuralMethod:
+    return NeuralMethod.from_file(weights or WEIGHTS_DIR / "student.pt", kind="student", name="student", **kw)
+
+
+def _teacher(weights: str | Path | None = None, **kw) -> NeuralMethod:
+    return NeuralMethod.from_file(weights or WEIGHTS_DIR / "teacher.pt", kind="teacher", name="teacher", **kw)
+
+
+register_method("student", _student)
+register_method("student-torch", _student_torch)
+register_method("teacher", _teacher)

@@ -1,0 +1,130 @@
+"""Training: config loading, student learning on configs/tiny.yaml, distillation + resume, and DDP on 2 CPU processes.
+
+The tiny synthetic set (clips -> face crops -> chunk cache) is built once per module and shared.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+
+import pytest
+import torch
+
+from kdphys.config import ConfigError, load_config
+from kdphys.paths import REPO_ROOT
+
+TINY = REPO_ROOT / "configs" / "tiny.yaml"
+
+
+def tiny_config(tmp_root, out_name: str, *overrides: str):
+    return load_config(TINY, [f"out_dir={tmp_root / out_name}", f"data.root={tmp_root / 'synthetic'}",
+                              f"data.cache_dir={tmp_root / 'cache'}", "progress=false", *overrides])
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    """The tiny synthetic set and its chunk cache, built once."""
+    from kdphys.train import build_chunk_cache
+
+    root = tmp_path_factory.mktemp("tiny")
+    paths = build_chunk_cache(tiny_config(root, "unused").data, progress=False)
+    assert len(paths["train"]) >= 12 and len(paths["val"]) >= 3
+    return root
+
+
+def read_log(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_config_files_load_and_unknown_keys_are_refused(tmp_path):
+    for name in ("teacher", "student", "distill", "tiny"):
+        cfg = load_config(REPO_ROOT / "configs" / f"{name}.yaml")
+        assert cfg.data.chunk_len >= 32 and cfg.loss.dilate_alpha == 0.5
+    assert load_config(REPO_ROOT / "configs" / "distill.yaml").mode == "distill"
+    cfg = load_config(TINY, ["epochs=2", "loss.attention_weight=0.25", "data.band_hz=[0.7, 3.5]"])
+    assert (cfg.epochs, cfg.loss.attention_weight, cfg.data.band_hz) == (2, 0.25, (0.7, 3.5))
+    with pytest.raises(ConfigError, match="loss.atention_weight"):
+        load_config(TINY, ["loss.atention_weight=1"])
+    with pytest.raises(ConfigError, match="teacher"):
+        load_config(TINY, ["mode=teachr"])
+
+
+def test_student_training_lowers_validation_loss_and_mae(tiny_root):
+    from kdphys.train import train
+
+    torch.set_num_threads(2)
+    cfg = tiny_config(tiny_root, "student", "mode=student")
+    result = train(cfg)
+    log = read_log(cfg.out_dir + "/log.csv")
+    assert [int(r["epoch"]) for r in log] == list(range(cfg.epochs + 1))
+    initial, best = result.initial_val, min(result.history[1:], key=lambda r: r["val_loss"])
+    assert best["val_loss"] < initial.loss - 0.05, (initial, result.history)
+    assert result.best_val_mae_bpm < initial.mae_bpm, (initial, result.history)
+    ckpt = torch.load(result.checkpoint, weights_only=True)
+    assert ckpt["kind"] == "student" and ckpt["config"]["mode"] == "student"
+    assert ckpt["best_val_mae_bpm"] == pytest.approx(result.best_val_mae_bpm)
+
+
+def test_distill_uses_teacher_and_resumes(tiny_root):
+    from kdphys.train import train
+
+    torch.set_num_threads(2)
+    teacher = train(tiny_config(tiny_root, "teacher", "mode=teacher", "epochs=1", "max_steps_per_epoch=2"))
+    assert teacher.checkpoint.is_file()
+    cfg = tiny_config(tiny_root, "distill", "mode=distill", f"teacher_checkpoint={teacher.checkpoint}",
+                      "epochs=1", "max_steps_per_epoch=2", "loss.output_kd_weight=0.5")
+    first = train(cfg)
+    assert first.history[1]["train_attention"] > 0 and first.history[1]["train_output_kd"] > 0
+    resumed = train(tiny_config(tiny_root, "distill", "mode=distill", f"teacher_checkpoint={teacher.checkpoint}",
+                                "epochs=2", "max_steps_per_epoch=2"))
+    assert resumed.initial_val is None and resumed.epochs_run == 1
+    assert [int(r["epoch"]) for r in read_log(cfg.out_dir + "/log.csv")] == [0, 1, 2]
+    assert torch.load(resumed.last_checkpoint, weights_only=True)["epoch"] == 2
+
+    from kdphys.errors import KDPhysError
+    with pytest.raises(KDPhysError, match="teacher_checkpoint"):
+        train(tiny_config(tiny_root, "distill-missing", "mode=distill"))
+    with pytest.raises(KDPhysError, match="not a teacher"):
+        train(tiny_config(tiny_root, "distill-wrong", "mode=distill", f"teacher_checkpoint={first.checkpoint}"))
+
+
+def _ddp_worker(rank: int, world: int, port: int, cfg, out_dir: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    from kdphys.train import cleanup_distributed, train
+
+    result = train(cfg)
+    torch.save({"state": result.model.state_dict(), "rank": rank, "history": len(result.history)},
+               f"{out_dir}/rank{rank}.pt")
+    cleanup_distributed()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_cpu_processes_agree(tiny_root, tmp_path):
+    import torch.multiprocessing as mp
+
+    cfg = tiny_config(tiny_root, "ddp", "mode=student", "epochs=1", "max_steps_per_epoch=2", "batch_size=2",
+                      "device=cpu")
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=True,
+                       start_method="spawn")
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert [r["rank"] for r in ranks] == [0, 1]
+    assert ranks[0]["history"] == 2 and ranks[1]["history"] == 0      # only rank 0 validates and logs
+    assert (tiny_root / "ddp" / "best.pt").is_file() and (tiny_root / "ddp" / "last.pt").is_file()
+    for name, value in ranks[0]["state"].items():
+        assert torch.equal(value, ranks[1]["state"][name]), name
+    saved = torch.load(tiny_root / "ddp" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(saved[k], v) for k, v in ranks[0]["state"].items())
+    torch.manual_seed(cfg.seed)
+    from kdphys.train import build_model
+    untrained = build_model("student", {}).state_dict()
+    assert any(not torch.equal(untrained[k], v) for k, v in ranks[0]["state"].items() if v.is_floating_point())
