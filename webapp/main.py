@@ -4,8 +4,22 @@ A thin layer over ``kdphys``: pages live in webapp/pages/, shared widgets in web
 webapp/plots.py. No signal processing or model code here.
 """
 
-import streamlit as st
+import sys
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(_REPO_ROOT) not in sys.path:  # `streamlit run webapp/main.py` puts only webapp/ on the path
+    sys.path.insert(0, str(_REPO_ROOT))
+
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="KDPhys heart rate", page_icon="❤", layout="wide")
-st.title("KDPhys — camera heart rate")
-st.info("The app pages are being built (issue 4). Use `python -m kdphys analyze VIDEO` meanwhile.")
+
+_PAGES_DIR = Path(__file__).resolve().parent / "pages"
+pages = [
+    st.Page(_PAGES_DIR / "analyze.py", title="Analyze a video", icon=":material/movie:", url_path="analyze", default=True),
+    st.Page(_PAGES_DIR / "live.py", title="Live webcam", icon=":material/videocam:", url_path="live"),
+    st.Page(_PAGES_DIR / "compare.py", title="Teacher vs student", icon=":material/compare:", url_path="compare"),
+    st.Page(_PAGES_DIR / "about.py", title="About", icon=":material/info:", url_path="about"),
+]
+st.navigation(pages).run()

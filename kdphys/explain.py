@@ -1,0 +1,293 @@
+"""What the app needs to explain a result: which models exist, their attention maps, a reference check.
+
+Three small jobs that the web app asks for and that are not UI code:
+
+    statuses = model_status()                       # which of pos / student / teacher can run, and why not
+    att = attention_comparison(result.keyframes)    # teacher vs student attention over keyframe crops
+    att.agreement.mean()                            # cosine of the aligned maps, 0..1 (1 = same place)
+    cmp = compare_with_reference(result.snapshot, reference.aligned(t0_s))   # MAE, r, Bland-Altman
+
+Attention maps follow kdphys.models.attention (channel mean of |F|^2, L2-normalised per frame); the
+teacher's (T', H', W') maps are aligned in time and space to the student's per-frame maps with
+``align_maps``, and agreement is the cosine similarity of the two aligned maps per frame. Because maps are
+non-negative the score lies in 0..1.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kdphys import paths
+from kdphys.errors import KDPhysError, WeightsError
+
+#: Weight files that make a neural method available, in order of preference.
+WEIGHT_FILES: dict[str, tuple[str, ...]] = {
+    "student": ("student.onnx", "student.pt"),
+    "teacher": ("teacher.pt",),
+}
+#: Method names shown to users, in display order.
+APP_METHODS = ("student", "teacher", "pos", "chrom", "green")
+
+_load_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether a method can run here.
+
+    Attributes:
+        name: method name for kdphys.methods.get_method.
+        available: True when it can run (classical methods always; neural ones when their weights exist).
+        detail: a sentence for a person: the weight file used, or what is missing.
+    """
+
+    name: str
+    available: bool
+    detail: str
+
+
+def model_status(weights_dir: Path | None = None) -> dict[str, ModelStatus]:
+    """Status of every app method, keyed by name (files are only looked at, nothing is loaded)."""
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    out: dict[str, ModelStatus] = {}
+    for name in APP_METHODS:
+        files = WEIGHT_FILES.get(name)
+        if files is None:
+            out[name] = ModelStatus(name, True, "classical method, no weights needed")
+            continue
+        found = [f for f in files if (weights_dir / f).is_file()]
+        if found:
+            out[name] = ModelStatus(name, True, f"weights/{found[0]}")
+        else:
+            out[name] = ModelStatus(name, False, f"not trained yet (no weights/{' or weights/'.join(files)})")
+    return out
+
+
+def available_methods(weights_dir: Path | None = None) -> list[str]:
+    """Names of the methods that can run, in display order (student and teacher only with weights)."""
+    return [name for name, s in model_status(weights_dir).items() if s.available]
+
+
+def default_method(weights_dir: Path | None = None) -> str:
+    """The student when its trained weights exist, POS otherwise."""
+    return "student" if model_status(weights_dir)["student"].available else "pos"
+
+
+# ----------------------------------------------------------------------------------------- models
+@functools.lru_cache(maxsize=4)
+def load_torch_model(name: str):
+    """The torch module ("teacher" or "student") in eval mode, loaded once per process.
+
+    Raises:
+        WeightsError: the weights are missing or cannot be loaded.
+    """
+    with _load_lock:
+        candidates = {"student": ("student-torch", "student"), "teacher": ("teacher",)}.get(name, (name,))
+        from kdphys.methods import get_method
+
+        last_err: Exception | None = None
+        for method_name in candidates:
+            try:
+                method = get_method(method_name)
+            except KDPhysError as err:
+                last_err = err
+                continue
+            except (KeyError, ValueError) as err:  # name not registered (yet)
+                last_err = err
+                continue
+            model = _torch_module_of(method)
+            if model is not None:
+                model.eval()
+                return model
+        raise WeightsError(f"The {name} model is not available: {last_err or 'no torch weights found'}.")
+
+
+def _torch_module_of(method):
+    """The torch nn.Module inside a NeuralMethod, or None (e.g. an ONNX session)."""
+    import torch
+
+    if isinstance(method, torch.nn.Module):
+        return method
+    for attr in ("model", "module", "net", "torch_model"):
+        obj = getattr(method, attr, None)
+        if isinstance(obj, torch.nn.Module):
+            return obj
+    return None
+
+
+def parameter_count(name: str) -> int | None:
+    """Number of trainable parameters of a method's network; 0 for classical methods; None if unavailable."""
+    if name not in WEIGHT_FILES:
+        return 0
+    try:
+        model = load_torch_model(name)
+    except KDPhysError:
+        return None
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+# -------------------------------------------------------------------------------------- attention
+@dataclass
+class AttentionComparison:
+    """Teacher and student attention over keyframe crops.
+
+    Attributes:
+        t_s: (K,) keyframe times, seconds.
+        crops: (K, S, S, 3) uint8 RGB face crops.
+        layer_pairs: (teacher layer, student layer) names, in the order of the map arrays.
+        display_index: index of the pair shown by default (the teacher's ``display_layer``, 18x18).
+        teacher_maps: per pair, (K, h, w) float maps aligned to the student's (L2-normalised per frame).
+        student_maps: per pair, (K, h, w) float maps.
+        agreement: per pair, (K,) cosine similarity of the aligned maps, 0..1.
+    """
+
+    t_s: np.ndarray
+    crops: np.ndarray
+    layer_pairs: list[tuple[str, str]]
+    teacher_maps: list[np.ndarray] = field(default_factory=list)
+    student_maps: list[np.ndarray] = field(default_factory=list)
+    agreement: list[np.ndarray] = field(default_factory=list)
+    display_index: int = -1
+
+    def mean_agreement(self, pair_index: int | None = None) -> float:
+        """Mean agreement over keyframes for one layer pair (the teacher's display layer by default)."""
+        return float(np.mean(self.agreement[self.display_index if pair_index is None else pair_index]))
+
+    def overlays(self, k: int, pair_index: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(teacher overlay, student overlay), each (S, S, 3) uint8: keyframe k with the heatmap on top."""
+        from kdphys.models.attention import overlay_heatmap
+
+        pair_index = self.display_index if pair_index is None else pair_index
+        crop = self.crops[k]
+        return (overlay_heatmap(crop, self.teacher_maps[pair_index][k]),
+                overlay_heatmap(crop, self.student_maps[pair_index][k]))
+
+
+def attention_comparison(keyframes: list[tuple[float, np.ndarray]], min_frames: int = 8,
+                         teacher=None, student=None) -> AttentionComparison:
+    """Run teacher and student on the keyframe crops and compare their attention maps.
+
+    Args:
+        keyframes: [(t_s, crop (S, S, 3) uint8 RGB)], about one per second (AnalysisResult.keyframes).
+        min_frames: shorter keyframe lists are repeated up to this length so that the teacher's temporal
+            pooling has something to pool (the output is cut back to the keyframes).
+        teacher, student: kdphys.models Teacher / Student; loaded from weights/ when None.
+    Raises:
+        WeightsError: the teacher or the student weights are missing.
+        KDPhysError: fewer than 2 keyframes.
+    """
+    import torch
+
+    from kdphys.models.attention import LAYER_PAIRS, align_maps, attention_map
+
+    if len(keyframes) < 2:
+        raise KDPhysError("Too few face crops to compare attention (the video is too short or has no face).")
+    teacher = teacher if teacher is not None else load_torch_model("teacher")
+    student = student if student is not None else load_torch_model("student")
+    t_s = np.array([t for t, _ in keyframes], dtype=float)
+    crops = np.stack([c for _, c in keyframes]).astype(np.uint8)
+    k = len(crops)
+    reps = int(np.ceil(min_frames / k))
+    clip = np.concatenate([crops] * reps)[: max(k, min_frames)]
+    x = torch.from_numpy(clip).float().div(255.0).permute(0, 3, 1, 2).unsqueeze(0)  # (1, T, 3, S, S)
+    with torch.no_grad():
+        t_out, s_out = teacher(x), student(x)
+        out = AttentionComparison(t_s=t_s, crops=crops, layer_pairs=[])
+        for t_name, s_name in LAYER_PAIRS:
+            if t_name not in t_out.features or s_name not in s_out.features:
+                continue
+            t_map, s_map = align_maps(attention_map(t_out.features[t_name], layout=teacher.feature_layout),
+                                      attention_map(s_out.features[s_name], layout=student.feature_layout))
+            t_np = t_map[0].float().numpy()[:k]
+            s_np = s_map[0].float().numpy()[:k]
+            out.layer_pairs.append((t_name, s_name))
+            out.teacher_maps.append(t_np)
+            out.student_maps.append(s_np)
+            out.agreement.append(cosine_per_frame(t_np, s_np))
+            if t_name == getattr(teacher, "display_layer", None):
+                out.display_index = len(out.layer_pairs) - 1
+    if not out.layer_pairs:
+        raise WeightsError("The teacher and student expose no matching feature layers for attention maps.")
+    return out
+
+
+def cosine_per_frame(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of two (K, h, w) map stacks, per frame -> (K,); 0 where a map is all zero."""
+    a2 = a.reshape(len(a), -1).astype(np.float64)
+    b2 = b.reshape(len(b), -1).astype(np.float64)
+    num = (a2 * b2).sum(axis=1)
+    den = np.linalg.norm(a2, axis=1) * np.linalg.norm(b2, axis=1)
+    return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
+
+
+# -------------------------------------------------------------------------------------- reference
+@dataclass(frozen=True)
+class ReferenceComparison:
+    """Video heart rate against a reference recording, on the same time axis (seconds from the first frame).
+
+    Attributes:
+        ref_hr_bpm: reference HR over the overlap of video and reference.
+        est_hr_bpm: the video's HR over the whole clip (None when there was no reading).
+        t_s: (m,) times of the paired sliding-window HRs.
+        est_trend_bpm, ref_trend_bpm: (m,) paired sliding-window HRs.
+        mae_bpm, pearson_r: over the paired trends (pearson NaN when fewer than 3 pairs or constant).
+        bias_bpm, loa_low_bpm, loa_high_bpm: Bland-Altman bias and 95% limits of agreement, est - ref.
+    """
+
+    ref_hr_bpm: float
+    est_hr_bpm: float | None
+    t_s: np.ndarray
+    est_trend_bpm: np.ndarray
+    ref_trend_bpm: np.ndarray
+    mae_bpm: float
+    pearson_r: float
+    bias_bpm: float
+    loa_low_bpm: float
+    loa_high_bpm: float
+
+
+def compare_with_reference(snapshot, reference, band_hz: tuple[float, float] = (0.7, 3.5),
+                           window_s: float = 10.0) -> ReferenceComparison:
+    """Compare an engine Snapshot with a Reference already aligned to the video (time 0 = first frame).
+
+    Raises:
+        KDPhysError: the reference does not overlap the video, or the video has no HR trend.
+    """
+    from kdphys import metrics
+
+    duration_s = float(snapshot.t_s[-1] - snapshot.t_s[0]) if len(snapshot.t_s) else 0.0
+    ref = reference.clipped(0.0, duration_s)
+    if len(ref.t_s) < 3:
+        raise KDPhysError("The reference does not overlap the video in time. Check that its time column "
+                          "starts with the video (or give the time of the first video frame).")
+    if len(snapshot.trend_t_s) == 0:
+        raise KDPhysError("The video gave no heart-rate trend to compare (too short or no face).")
+    ref_hr = ref.hr_bpm(band_hz)
+    ref_t, ref_trend = ref.hr_trend(window_s=window_s, band_hz=band_hz)
+    est_t, est_trend = np.asarray(snapshot.trend_t_s, float), np.asarray(snapshot.trend_hr_bpm, float)
+    keep = (est_t >= ref_t.min()) & (est_t <= ref_t.max()) & np.isfinite(est_trend)
+    if keep.sum() < 1:
+        raise KDPhysError("The reference and the video heart-rate trends do not overlap in time.")
+    est_t, est_trend = est_t[keep], est_trend[keep]
+    ref_at = np.interp(est_t, ref_t, ref_trend)
+    pearson = metrics.pearson(est_trend, ref_at) if len(est_t) >= 3 else float("nan")
+    ba = metrics.bland_altman(est_trend, ref_at)
+    est_hr = snapshot.reading.hr_bpm
+    return ReferenceComparison(ref_hr_bpm=float(ref_hr), est_hr_bpm=None if est_hr is None else float(est_hr),
+                               t_s=est_t, est_trend_bpm=est_trend, ref_trend_bpm=ref_at,
+                               mae_bpm=float(metrics.mae(est_trend, ref_at)), pearson_r=float(pearson),
+                               bias_bpm=float(ba.bias), loa_low_bpm=float(ba.loa_low),
+                               loa_high_bpm=float(ba.loa_high))
+
+
+def sample_reference():
+    """The sample clip's finger-oximeter reference, aligned so that time 0 is the clip's first frame."""
+    from kdphys.reference import load_frame_times_csv, load_reference_csv
+
+    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
+    return load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))

@@ -1,0 +1,111 @@
+"""Live webcam: streamlit-webrtc frames -> a per-session kdphys.live.LiveSession -> rolling HR.
+
+Frames stay in memory: the callback converts each WebRTC frame to RGB, pushes it with its true
+timestamp into this browser session's engine and sends back the frame with the tracked ROI drawn on it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+if PagesManager.uses_pages_directory:
+    # Streamlit runs this file as a v1 "pages/" page, without webapp/main.py, when it is the first URL a
+    # fresh server sees (and in AppTest). Run main.py instead: its st.navigation takes over and runs
+    # this page again, with the app's navigation and imports set up.
+    import runpy
+    from pathlib import Path
+
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "main.py"), run_name="__main__")
+    st.stop()
+
+import av
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from kdphys.explain import default_method, model_status
+from kdphys.live import LiveSession
+from webapp import plots, ui
+
+SESSION_KEY = "live_session"
+#: No STUN/TURN servers: works offline on localhost (and on a LAN); see README to expose the app.
+RTC_CONFIGURATION = {"iceServers": []}
+
+
+def _session() -> LiveSession:
+    """This browser session's LiveSession (created on first use, never shared between sessions)."""
+    if SESSION_KEY not in st.session_state:
+        st.session_state[SESSION_KEY] = LiveSession(method=default_method())
+    return st.session_state[SESSION_KEY]
+
+
+def _frame_callback(session: LiveSession):
+    """A webrtc video callback bound to one session (the callback runs in a worker thread)."""
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        rgb = frame.to_ndarray(format="rgb24")
+        t_s = frame.time if frame.time is not None else time.monotonic()
+        out = av.VideoFrame.from_ndarray(session.process(rgb, t_s), format="rgb24")
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    return callback
+
+
+def _show_status(session: LiveSession) -> None:
+    status = session.status()
+    ui.hr_badge(status.reading)
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
+    c1.metric("State", status.state)
+    c2.metric("Achieved fps", f"{status.fps:.1f}")
+    c3.metric("Latency per frame", f"{status.latency_ms:.0f} ms")
+    c4.metric("Frames processed", f"{status.frames_in}")
+    if len(status.t_s) >= 2:
+        st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
+    st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
+               f"HR over the last {session.engine.settings.window_s:.0f} s")
+
+
+def _camera(session: LiveSession) -> bool:
+    """The webrtc video component bound to this session; True while the camera is streaming."""
+    try:
+        ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
+                              media_stream_constraints={"video": True, "audio": False},
+                              video_frame_callback=_frame_callback(session), async_processing=True)
+    except Exception:  # noqa: BLE001 - e.g. no browser session behind this script run
+        ui.log.exception("webrtc component failed")
+        st.error("The camera component could not start. Reload the page in a browser that allows camera "
+                 "access (Chrome, Firefox, Edge, Safari).")
+        return False
+    return bool(ctx.state.playing)
+
+
+def main() -> None:
+    st.title("Live webcam")
+    st.write("Press **START** and allow the camera. Sit still, face the camera in even light. The heart rate "
+             "appears after a few seconds and updates about once a second. Frames are processed in "
+             "memory and never stored.")
+    statuses = model_status()
+    names = [n for n in ("student", "pos", "teacher") if statuses[n].available]
+    session = _session()
+    method = st.radio("Method", names, index=names.index(session.method) if session.method in names else 0,
+                      format_func=ui.method_label, horizontal=True, key="live_method")
+    if not statuses["student"].available:
+        st.caption("The distilled student is not trained yet; POS is used.")
+    session.set_method(method)
+    left, right = st.columns([1, 1])
+    with left:
+        playing = _camera(session)
+
+    @st.fragment(run_every=1.0 if playing else None)
+    def live_panel() -> None:
+        with ui.guarded("Live heart rate unavailable"):
+            _show_status(session)
+
+    with right:
+        live_panel()
+
+
+main()
