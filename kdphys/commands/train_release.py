@@ -1,0 +1,110 @@
+"""``python -m kdphys train-release``: regenerate the shipped weights from scratch.
+
+Steps (each resumable: a finished step is skipped when its checkpoint exists, unless --fresh):
+  1. teacher  = train(configs/release/teacher.yaml + data.yaml)       -> runs/release/teacher/best.pt
+  2. distill  = train(configs/release/distill.yaml + data.yaml)       -> runs/release/distill/best.pt
+  3. student  = train(configs/release/student.yaml + data.yaml)       -> runs/release/student/best.pt
+     (the same student without distillation: the ablation baseline of the model card)
+  4. export the distilled student to ONNX (parity-checked) and copy teacher.pt, student.pt,
+     student-nokd.pt, student.onnx into weights/ as bare state dicts with their config, and
+     rewrite weights/SHA256SUMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from kdphys.paths import REPO_ROOT, WEIGHTS_DIR
+
+RELEASE_DIR = REPO_ROOT / "configs" / "release"
+STEPS = ("teacher", "distill", "student")
+#: weights/ file name of each step's best checkpoint
+SHIPPED_NAMES = {"teacher": "teacher.pt", "distill": "student.pt", "student": "student-nokd.pt"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--steps", nargs="+", choices=STEPS + ("ship",), default=list(STEPS) + ["ship"],
+                        help="which steps to run (default: all, in order)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a value in every step's config, e.g. --set epochs=2")
+    parser.add_argument("--fresh", action="store_true", help="retrain steps whose checkpoint already exists")
+    parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR), help="where the shipped files go")
+
+
+def release_config(step: str, overrides: list[str]):
+    """TrainConfig of one release step: data.yaml deep-merged under configs/release/<step>.yaml."""
+    from kdphys.config import apply_overrides, config_from_dict
+
+    values = _deep_merge(yaml.safe_load((RELEASE_DIR / "data.yaml").read_text()),
+                         yaml.safe_load((RELEASE_DIR / f"{step}.yaml").read_text()))
+    for key in ("out_dir", "teacher_checkpoint"):
+        if values.get(key):
+            values[key] = str(REPO_ROOT / values[key])
+    for key in ("root", "cache_dir"):
+        values["data"][key] = str(REPO_ROOT / values["data"][key])
+    return config_from_dict(apply_overrides(values, overrides))
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from kdphys.train import train
+
+    for step in STEPS:
+        if step not in args.steps:
+            continue
+        cfg = release_config(step, args.overrides)
+        best = Path(cfg.out_dir) / "best.pt"
+        if best.is_file() and not args.fresh and (Path(cfg.out_dir) / "DONE").is_file():
+            print(f"[{step}] done already: {best}")
+            continue
+        print(f"[{step}] training -> {cfg.out_dir}")
+        result = train(cfg)
+        (Path(cfg.out_dir) / "DONE").write_text(f"best_val_mae_bpm={result.best_val_mae_bpm:.3f}\n")
+        print(f"[{step}] best validation HR MAE {result.best_val_mae_bpm:.2f} bpm ({result.epochs_run} epochs)")
+    if "ship" in args.steps:
+        ship(Path(args.weights_dir), args.overrides)
+    return 0
+
+
+def ship(weights_dir: Path, overrides: list[str]) -> None:
+    """Copy the best checkpoints into weights/ (state dict + model kwargs + config), export ONNX, checksums."""
+    import torch
+
+    from kdphys.export import export_model
+
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    for step, name in SHIPPED_NAMES.items():
+        best = Path(release_config(step, overrides).out_dir) / "best.pt"
+        if not best.is_file():
+            print(f"[ship] {best} missing; {name} not shipped")
+            continue
+        ckpt = torch.load(best, map_location="cpu", weights_only=True)
+        slim = {k: ckpt[k] for k in ("model", "kind", "model_kwargs", "config", "epoch", "best_val_mae_bpm") if k in ckpt}
+        torch.save(slim, weights_dir / name)
+        print(f"[ship] {name} <- {best}")
+    student = weights_dir / SHIPPED_NAMES["distill"]
+    if student.is_file():
+        result = export_model(student, weights_dir / "student.onnx")
+        print(f"[ship] student.onnx (ONNX Runtime vs torch max abs diff {result.max_abs_diff:.2e})")
+    write_checksums(weights_dir)
+
+
+def write_checksums(weights_dir: Path) -> Path:
+    """weights/SHA256SUMS for every shipped file (sha256sum format)."""
+    lines = []
+    for path in sorted(weights_dir.iterdir()):
+        if path.suffix in (".pt", ".onnx", ".task"):
+            lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}")
+    out = weights_dir / "SHA256SUMS"
+    out.write_text("\n".join(lines) + "\n")
+    return out
