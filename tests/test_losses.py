@@ -20,12 +20,7 @@ from kdphys.losses import (
 # loaded 2-core machine OpenMP waits between ops made it 10-100x slower (measured), so use one here.
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _brute_force_dtw(x: np.ndarray, y: np.ndarray, gamma: float | None = None) -> float:

@@ -20,12 +20,7 @@ from kdphys.models import (
 # One thread: on a loaded 2-core machine two OpenMP threads made these tests 3-4x slower (measured).
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _clips(b: int, t: int, size: int = 72, seed: int = 0) -> torch.Tensor:
