@@ -226,7 +226,24 @@ class Engine:
         window_s = self.settings.window_s if window_s is None else window_s
         n = None if window_s == 0 else int(round(window_s * self.settings.fps))
         _, trace, face, bvp = self._window(n)
+        if n is not None:
+            trace, face, bvp = self._since_face_returned(trace, face, bvp)
         return self._assess(trace, face, bvp)
+
+    def _since_face_returned(self, trace, face, bvp):
+        """Live window after a face loss: once the face has been back for ``quality.min_duration_s``, read
+        only the samples since it returned (like the first warm-up) instead of waiting until the lost
+        samples leave the window (8 s of a 10 s window at a face-fraction gate of 0.8).
+
+        trace (n, 3), face (n,) bool, bvp (n,) -> the same, cut to the trailing face run when it applies.
+        """
+        quality = self.settings.quality
+        if len(face) == 0 or face.all() or face.mean() >= quality.min_face_fraction:
+            return trace, face, bvp
+        start = int(np.flatnonzero(~face)[-1]) + 1
+        if (len(face) - start) / self.settings.fps < quality.min_duration_s:
+            return trace, face, bvp
+        return trace[start:], face[start:], bvp[start:]
 
     def _assess(self, trace, face, bvp) -> HrReading:
         t0 = time.perf_counter()

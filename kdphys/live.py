@@ -168,7 +168,9 @@ class LiveSession:
         signal_s = engine.duration_s
         state, reading = self._gate(now, last_frame, last_face, signal_s)
         if reading is None:
-            if cached is None or now - cached[0] >= self.settings.reading_every_s:
+            # a "no reading" is not kept: the HR shows as soon as the window supports one (after warm-up
+            # or a face loss) rather than up to reading_every_s later
+            if cached is None or cached[1].hr_bpm is None or now - cached[0] >= self.settings.reading_every_s:
                 cached = (now, engine.reading())
                 with self._lock:
                     if engine is self._engine:

@@ -113,6 +113,18 @@ def liveness_variation(raw_trace, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> fl
     return out
 
 
+def is_grayscale_trace(raw_trace, max_channel_spread: float = 0.5) -> bool:
+    """Whether a (N, 3) mean skin R, G, B trace (0..255) comes from a black-and-white video: the three
+    channels agree within ``max_channel_spread`` grey levels on average (skin has R - B of tens of levels)."""
+    trace = np.asarray(raw_trace, dtype=np.float64)
+    if trace.ndim != 2 or trace.shape[1] != 3:
+        return False
+    rows = trace[np.isfinite(trace).all(axis=1)]
+    if rows.size == 0:
+        return False
+    return float(np.mean(rows.max(axis=1) - rows.min(axis=1))) < max_channel_spread
+
+
 def quality_level(snr_db: float, sqi: float, settings: QualitySettings) -> Quality:
     """"good" / "fair" / "poor" from SNR (dB) and SQI (0..1) of a reading that passed the gates."""
     if snr_db >= settings.good_snr_db and sqi >= settings.good_sqi:
@@ -169,6 +181,12 @@ def assess(
         return _no_reading(
             f"a face was found in only {100 * face_fraction:.0f}% of frames (need "
             f"{100 * settings.min_face_fraction:.0f}%). Keep your face in view and well lit.",
+            face_fraction,
+        )
+    if raw_trace is not None and is_grayscale_trace(raw_trace):
+        return _no_reading(
+            "the video has no colour (black and white). The pulse is read from small changes in skin "
+            "colour: record in colour.",
             face_fraction,
         )
     if raw_trace is not None and liveness_variation(raw_trace, fps, band_hz) < settings.min_liveness_std:

@@ -62,6 +62,25 @@ def model_status_lines(statuses: dict) -> None:
         st.caption(f"{mark} {method_label(name)}: {s.detail}")
 
 
+def upload_too_large(uploaded) -> bool:
+    """Show an error and return True when an upload is larger than ``server.maxUploadSize`` (MB).
+
+    The browser's uploader already refuses such files; this check also covers clients that bypass it
+    (scripts, AppTest) so that an oversized file is never decoded.
+
+    Args:
+        uploaded: a Streamlit UploadedFile (``.size`` in bytes, ``.name``).
+    """
+    limit_mb = float(st.get_option("server.maxUploadSize"))
+    size_mb = uploaded.size / (1024 * 1024)
+    if size_mb <= limit_mb:
+        return False
+    st.error(f"{uploaded.name} is {size_mb:.1f} MB, over this app's upload limit of {limit_mb:.0f} MB, so it "
+             "was not analysed. Cut the video to the part with the face (10-60 s is enough) or lower its "
+             "resolution, then upload it again.")
+    return True
+
+
 @contextlib.contextmanager
 def guarded(what: str):
     """Show errors as messages, never as a traceback.

@@ -210,6 +210,9 @@ def _onnx_session(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"ONNX model {path} not found. Export it with: python -m kdphys export.")
+    from kdphys.weights import verify
+
+    verify(path)                                     # checksum against weights/SHA256SUMS
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1                 # per-frame graph: threads cost more than they give
     try:
@@ -220,14 +223,10 @@ def _onnx_session(path: str | Path):
 
 def load_torch_model(path: str | Path, kind: str | None = None):
     """(model in eval mode, crop size) from a training checkpoint or a bare state dict (weights_only)."""
-    import torch
-
     from kdphys.models import Student, StudentConfig, Teacher, TeacherConfig
+    from kdphys.weights import load_torch
 
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise WeightsError(f"{path} could not be read as torch weights ({err}). Re-train or re-download it.") from err
+    ckpt = load_torch(path, map_location="cpu")     # checksum (weights/SHA256SUMS) + weights_only=True
     crop_size = 72
     if isinstance(ckpt, dict) and "model" in ckpt and "kind" in ckpt:     # a kdphys.train checkpoint
         kind, kwargs, state = ckpt["kind"], dict(ckpt.get("model_kwargs") or {}), ckpt["model"]

@@ -189,12 +189,15 @@ def main() -> None:
         b1, b2 = st.columns(2)
         sample_clicked = b1.button("Try the sample clip", key="sample_button")
         again_clicked = b2.button("Analyse again", key="again_button", disabled=uploaded is None)
+    too_large = uploaded is not None and ui.upload_too_large(uploaded)
+    if too_large:
+        st.session_state.pop(STATE, None)      # never show an old result next to a refused file
     if st.session_state.pop("cancel_requested", False):
         st.warning("Analysis cancelled. Upload a file, press “Analyse again” or try the sample clip.")
         st.session_state.pop(STATE, None)
     elif sample_clicked:
         _run(paths.SAMPLE_VIDEO, paths.SAMPLE_VIDEO.name, method, is_sample=True)
-    elif uploaded is not None and (again_clicked or st.session_state.get("last_upload") != (uploaded.file_id, method)):
+    elif uploaded is not None and not too_large and (again_clicked or st.session_state.get("last_upload") != (uploaded.file_id, method)):
         st.session_state["last_upload"] = (uploaded.file_id, method)   # a new file (or method) starts once
         _run(io.BytesIO(uploaded.getvalue()), uploaded.name, method, is_sample=False)
     state = st.session_state.get(STATE)

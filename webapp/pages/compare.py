@@ -101,7 +101,8 @@ def main() -> None:
     if c1.button("Compare on the sample clip", key="compare_sample"):
         _run_all(None, paths.SAMPLE_VIDEO.name, methods)
     if c2.button("Compare on the uploaded video", key="compare_uploaded", disabled=uploaded is None):
-        _run_all(uploaded.getvalue(), uploaded.name, methods)
+        if not ui.upload_too_large(uploaded):
+            _run_all(uploaded.getvalue(), uploaded.name, methods)
     state = st.session_state.get(STATE)
     if state is None:
         return
