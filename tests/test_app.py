@@ -165,16 +165,20 @@ def test_live_session_real_frames_give_hr_then_no_reading_when_face_lost(referen
     session = LiveSession(method="pos", clock=lambda: clock[0])
     assert session.status().reading.describe() == "no reading: waiting for the camera"
     frame = None
+    readings = []   # HR shown at each one-second poll after the 10 s window has filled
     for frame in iter_frames(paths.SAMPLE_VIDEO):
-        if frame.t_s > 12.0:
-            break
         clock[0] = frame.t_s
         out = session.process(frame.rgb, frame.t_s)
         assert out.shape == frame.rgb.shape and out.dtype == np.uint8
+        if frame.t_s >= 10.0 and frame.index % 30 == 0:
+            readings.append(session.status().reading.hr_bpm)
     status = session.status()
     assert status.state == "tracking" and status.frames_in > 300
-    assert status.reading.hr_bpm is not None, status.reading.describe()
-    assert abs(status.reading.hr_bpm - reference_hr_bpm) < 5.0
+    # The clip's pulse is weak (SNR 0-3 dB per 10 s window): not every poll has a reading, but some must,
+    # and every number shown must be right.
+    shown = [hr for hr in readings if hr is not None]
+    assert len(shown) >= len(readings) // 2, readings
+    assert all(abs(hr - reference_hr_bpm) < 5.0 for hr in shown), shown
     assert len(status.bvp) == len(status.t_s) > 100
     blank = np.zeros_like(frame.rgb)
     t_lost = clock[0]
