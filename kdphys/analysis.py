@@ -20,6 +20,7 @@ import numpy as np
 
 from kdphys import __version__
 from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
+from kdphys.prefetch import prefetch
 from kdphys.video import VideoInfo, iter_frames, probe
 
 ProgressFn = Callable[[float, str], None]
@@ -37,7 +38,8 @@ class AnalysisResult:
     Attributes:
         video: container facts (size, fps, duration).
         snapshot: waveform, reading, trend, beats and spectrum (see kdphys.engine.Snapshot).
-        timings_s: wall time per stage in seconds ("decode", "face", "model", "signal", "total").
+        timings_s: wall time per stage in seconds ("decode": waiting for the decoder thread, "face",
+            "model", "signal", "total").
         keyframes: about one (t_s, crop (S, S, 3) uint8) per second, for attention heatmaps.
         max_faces: largest number of faces seen in one detection.
         settings: the engine settings used.
@@ -117,20 +119,25 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
     engine = engine or Engine(settings, keep_all=True)
     decode_s = 0.0
     n_frames = 0
-    frames = iter_frames(source, max_side=ANALYSIS_MAX_SIDE)
+    # Decoding runs one step ahead in a thread (PyAV releases the GIL); "decode" below is the time spent
+    # waiting for a decoded frame, not the decoder's own time.
+    frames = prefetch(iter_frames(source, max_side=ANALYSIS_MAX_SIDE))
     expected = max(info.n_frames, 1)
-    while True:
-        t0 = time.perf_counter()
-        frame = next(frames, None)
-        decode_s += time.perf_counter() - t0
-        if frame is None:
-            break
-        if cancel is not None and cancel():
-            raise AnalysisCancelled("Analysis cancelled.")
-        engine.push(frame.rgb, frame.t_s)
-        n_frames += 1
-        if progress is not None and (n_frames % 15 == 0):
-            progress(min(n_frames / expected, 0.99), f"frame {n_frames} of ~{expected}")
+    try:
+        while True:
+            t0 = time.perf_counter()
+            frame = next(frames, None)
+            decode_s += time.perf_counter() - t0
+            if frame is None:
+                break
+            if cancel is not None and cancel():
+                raise AnalysisCancelled("Analysis cancelled.")
+            engine.push(frame.rgb, frame.t_s)
+            n_frames += 1
+            if progress is not None and (n_frames % 15 == 0):
+                progress(min(n_frames / expected, 0.99), f"frame {n_frames} of ~{expected}")
+    finally:
+        frames.close()   # stops the decoder thread at once on cancel or error
     snapshot = engine.snapshot()
     if progress is not None:
         progress(1.0, "done")
