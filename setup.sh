@@ -8,7 +8,7 @@ dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
 apt_packages="libgl1 libglib2.0-0"
-[ "$dev" = 1 ] && apt_packages="$apt_packages chromium iproute2 util-linux ffmpeg"
+[ "$dev" = 1 ] && apt_packages="$apt_packages chromium iproute2 util-linux"
 missing=""
 for p in $apt_packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
