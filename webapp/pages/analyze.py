@@ -49,6 +49,8 @@ def _choose_method(statuses: dict) -> str:
                           key="analyze_method")
     if default == "student":
         st.caption("Default: the distilled student (trained weights found).")
+    elif statuses["student"].available:
+        st.caption(ui.STUDENT_EXPERIMENTAL)
     else:
         st.caption("Default: POS, because the student has no trained weights yet.")
     ui.model_status_lines(statuses)

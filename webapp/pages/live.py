@@ -94,6 +94,8 @@ def main() -> None:
                       format_func=ui.method_label, horizontal=True, key="live_method")
     if not statuses["student"].available:
         st.caption("The distilled student is not trained yet; POS is used.")
+    elif default_method() != "student":
+        st.caption(ui.STUDENT_EXPERIMENTAL)
     session.set_method(method)
     left, right = st.columns([1, 1])
     with left:
