@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -92,9 +94,12 @@ def ship(weights_dir: Path, overrides: list[str]) -> None:
         slim = {k: ckpt[k] for k in ("model", "kind", "model_kwargs", "config", "epoch", "best_val_mae_bpm") if k in ckpt}
         torch.save(slim, weights_dir / name)
         print(f"[ship] {name} <- {best}")
+    write_checksums(weights_dir)          # the new .pt files must be listed before they can be loaded
     student = weights_dir / SHIPPED_NAMES["distill"]
     if student.is_file():
-        result = export_model(student, weights_dir / "student.onnx")
+        with tempfile.TemporaryDirectory() as tmp:   # exported and parity-checked outside weights/
+            result = export_model(student, Path(tmp) / "student.onnx")
+            shutil.copyfile(Path(tmp) / "student.onnx", weights_dir / "student.onnx")
         print(f"[ship] student.onnx (ONNX Runtime vs torch max abs diff {result.max_abs_diff:.2e})")
     write_checksums(weights_dir)
 
