@@ -68,6 +68,18 @@ def test_student_training_lowers_validation_loss_and_mae(tiny_root):
     assert ckpt["best_val_mae_bpm"] == pytest.approx(result.best_val_mae_bpm)
 
 
+def test_distillation_lowers_validation_mae_below_the_untrained_student(tiny_root):
+    """The issue's check, on the tiny CI config: teacher (3 epochs), then distillation with it frozen."""
+    from kdphys.train import train
+
+    torch.set_num_threads(2)
+    teacher = train(tiny_config(tiny_root, "kd-teacher", "mode=teacher", "epochs=3"))
+    result = train(tiny_config(tiny_root, "kd-student", "mode=distill", f"teacher_checkpoint={teacher.checkpoint}"))
+    assert result.history[1]["train_attention"] > 0
+    assert result.best_val_mae_bpm < result.initial_val.mae_bpm, (result.initial_val, result.history)
+    assert min(r["val_loss"] for r in result.history[1:]) < result.initial_val.loss - 0.05
+
+
 def test_distill_uses_teacher_and_resumes(tiny_root):
     from kdphys.train import train
 
