@@ -172,16 +172,26 @@ def macs_per_frame(model, n_frames: int = 8, crop_size: int = 72) -> float:
     return counter.get_total_flops() / 2.0 / n_frames
 
 
+def crop_size_of(weights_name: str, kind: str) -> int:
+    """Input crop side (pixels) of a shipped model (from its checkpoint config); 72 without weights."""
+    path = WEIGHTS_DIR / weights_name
+    if not path.is_file():
+        return 72
+    from kdphys.methods.neural import load_torch_model
+    return load_torch_model(path, kind)[1]
+
+
 def params_and_macs() -> dict:
-    """Parameters and MACs/frame of student and teacher (no video needed)."""
+    """Parameters and MACs/frame of student and teacher at their input size (no video needed)."""
     student, s_state, s_src = student_torch()
     teacher, t_state, t_src = teacher_torch()
+    s_size, t_size = crop_size_of("student.pt", "student"), crop_size_of("teacher.pt", "teacher")
     return {
-        "student": {"params": param_count(student), "macs_per_frame": macs_per_frame(student, 8),
-                    "weights": s_state, "source": s_src},
+        "student": {"params": param_count(student), "macs_per_frame": macs_per_frame(student, 8, s_size),
+                    "weights": s_state, "source": s_src, "crop_size": s_size},
         "teacher": {"params": param_count(teacher),
-                    "macs_per_frame": macs_per_frame(teacher, TEACHER_CLIP_FRAMES),
-                    "weights": t_state, "source": t_src},
+                    "macs_per_frame": macs_per_frame(teacher, TEACHER_CLIP_FRAMES, t_size),
+                    "weights": t_state, "source": t_src, "crop_size": t_size},
     }
 
 
@@ -259,7 +269,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
         frames = crop_set.crops[:TEACHER_CLIP_FRAMES]
         if len(frames) < TEACHER_CLIP_FRAMES:
             frames = np.concatenate([frames] * int(np.ceil(TEACHER_CLIP_FRAMES / len(frames))))[:TEACHER_CLIP_FRAMES]
-        clip = torch.from_numpy(_to_float_frames(frames, 72))[None]
+        clip = torch.from_numpy(_to_float_frames(frames, method.crop_size))[None]   # the model's input size
 
         def run(k):
             with torch.no_grad():
@@ -281,7 +291,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     else:
         model = method.model if method.model is not None else student_torch()[0]
         params = param_count(model)
-        macs = macs_per_frame(model, TEACHER_CLIP_FRAMES if name == "teacher" else 8)
+        macs = macs_per_frame(model, TEACHER_CLIP_FRAMES if name == "teacher" else 8, method.crop_size)
     result = {"model": name, "weights": state, "source": source, "params": params, "macs_per_frame": macs,
               "ms_per_frame": ms, "runs_ms_per_frame": runs, "frames_per_run": frames_per_run,
               "repeats": repeats, "load_s": load_s, "torch_threads": torch.get_num_threads(),

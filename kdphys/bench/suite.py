@@ -142,8 +142,9 @@ def params_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
         return [t]
     for name in ("student", "teacher"):
         t.add(name, r[name]["params"], si(r[name]["macs_per_frame"]), r[name]["weights"])
-    t.notes.append("MACs: torch.utils.flop_counter.FlopCounterMode (conv/linear FLOPs / 2) on a 72x72 clip "
-                   "divided by its frames (student 8 frames, teacher 128).")
+    sizes = ", ".join(f"{n} {r[n].get('crop_size', 72)}x{r[n].get('crop_size', 72)}" for n in ("student", "teacher"))
+    t.notes.append("MACs: torch.utils.flop_counter.FlopCounterMode (conv/linear FLOPs / 2) on a clip at each "
+                   f"model's input size ({sizes}) divided by its frames (student 8 frames, teacher 128).")
     return [t]
 
 
@@ -158,7 +159,7 @@ def models_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
 
 
 def models_table(results: dict) -> Table:
-    t = Table("Model time per frame on the real clip's face crops (72x72)",
+    t = Table("Model time per frame on the real clip's face crops (at each model's input size)",
               ["model", "weights", "parameters", "MACs / frame", "ms / frame (median)", "frames / s",
                "x faster than teacher (best)", "peak RSS rise MB", "HR on real clip (error) bpm"])
     teacher_ms = [r.get("ms_per_frame") for k, r in results.items() if k.startswith("teacher")]
