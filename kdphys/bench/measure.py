@@ -144,7 +144,7 @@ def build_method(name: str, onnx_path: str | Path | None = None):
         return get_method("pos"), "–", "kdphys.methods.pos"
     if name == "student-torch":
         model, state, source = student_torch()
-        return StudentMethod(model=model, name="student-torch"), state, source
+        return StudentMethod(model=model, name="student-torch", crop_size=crop_size_of("student.pt", "student")), state, source
     if name in ("student-onnx", "student-int8"):
         if onnx_path is None:
             onnx_path, state, source = student_onnx()
@@ -153,7 +153,7 @@ def build_method(name: str, onnx_path: str | Path | None = None):
         return StudentMethod(onnx_path=onnx_path, name=name), state, source
     if name == "teacher":
         model, state, source = teacher_torch()
-        return NeuralMethod(model=model, name="teacher"), state, source
+        return NeuralMethod(model=model, name="teacher", crop_size=crop_size_of("teacher.pt", "teacher")), state, source
     raise ValueError(f"unknown benchmark model {name!r}; choose one of {MODEL_NAMES}")
 
 
