@@ -83,30 +83,26 @@ def _source_hash(*modules) -> str:
     return h.hexdigest()[:10]
 
 
-def student_torch():
-    """(Student in eval mode, "trained"/"untrained", where it came from)."""
-    from kdphys.models import Student
+def shipped_torch(kind: str):
+    """(model in eval mode, "trained"/"untrained", where it came from) for kind "student" or "teacher"."""
+    from kdphys.models import Student, Teacher
 
-    path = WEIGHTS_DIR / "student.pt"
+    path = WEIGHTS_DIR / f"{kind}.pt"
     if path.is_file():
         from kdphys.methods.neural import load_torch_model
-        return load_torch_model(path, "student")[0], "trained", str(path.relative_to(WEIGHTS_DIR.parent))
+        return load_torch_model(path, kind)[0], "trained", str(path.relative_to(WEIGHTS_DIR.parent))
     import torch
     torch.manual_seed(0)
-    return Student().eval(), "untrained", "Student() (no weights/student.pt)"
+    cls = Student if kind == "student" else Teacher
+    return cls().eval(), "untrained", f"{cls.__name__}() (no weights/{kind}.pt)"
+
+
+def student_torch():
+    return shipped_torch("student")
 
 
 def teacher_torch():
-    """(Teacher in eval mode, "trained"/"untrained", where it came from)."""
-    from kdphys.models import Teacher
-
-    path = WEIGHTS_DIR / "teacher.pt"
-    if path.is_file():
-        from kdphys.methods.neural import load_torch_model
-        return load_torch_model(path, "teacher")[0], "trained", str(path.relative_to(WEIGHTS_DIR.parent))
-    import torch
-    torch.manual_seed(0)
-    return Teacher().eval(), "untrained", "Teacher() (no weights/teacher.pt)"
+    return shipped_torch("teacher")
 
 
 def student_onnx() -> tuple[Path, str, str]:
