@@ -150,6 +150,8 @@ class Engine:
             trace = np.asarray(track.skin_rgb, np.float32) if face else None
             for sample in self._trace_resampler.push(t_s, trace):
                 self._append_trace(sample.t_s, sample.value)
+            if face and track.crop is not None and self._t_s:
+                self._keep_keyframe(self._t_s[-1], track.crop)   # for attention displays, any method
             if self.method.input_kind == "crops":
                 crop = track.crop if face else None
                 for sample in self._crop_resampler.push(t_s, crop):
@@ -167,7 +169,6 @@ class Engine:
         if crop is None:
             crop = np.zeros((self.settings.crop_size,) * 2 + (3,), np.uint8)
         self._last_crop = crop
-        self._keep_keyframe(t_s, crop)
         t0 = time.perf_counter()
         if self._stream is not None:
             self._bvp_stream.append(float(self._stream.step(crop)))

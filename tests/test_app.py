@@ -226,13 +226,18 @@ def test_about_page():
 
 
 # ------------------------------------------------------------------------------ kdphys.explain
-def test_model_status_follows_weight_files(tmp_path):
+def test_model_status_follows_weight_files(tmp_path, monkeypatch):
+    from kdphys import explain
+
     statuses = model_status(tmp_path)
     assert statuses["pos"].available and not statuses["student"].available and not statuses["teacher"].available
     assert "not trained yet" in statuses["student"].detail
     assert default_method(tmp_path) == "pos"
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
+    # The student becomes the default only once it is validated on real video (see kdphys.explain).
+    assert default_method(tmp_path) == "pos"
+    monkeypatch.setattr(explain, "STUDENT_VALIDATED_ON_REAL_VIDEO", True)
     assert default_method(tmp_path) == "student"
 
 

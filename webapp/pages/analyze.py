@@ -90,6 +90,9 @@ def _show_attention(result, statuses: dict) -> None:
             st.image([c for _, c in picks], caption=[f"{t:.0f} s" for t, _ in picks], width=96)
         return
     state = st.session_state[STATE]
+    if len(result.keyframes) < 2:
+        st.info("No attention maps: too few face crops (the video is too short or shows no face).")
+        return
     with ui.guarded("Attention maps unavailable"):
         if "attention" not in state:
             state["attention"] = attention_comparison(result.keyframes)

@@ -72,6 +72,9 @@ def _summary_table(results: dict) -> None:
 def _attention(results: dict) -> None:
     st.subheader("Attention maps over the clip")
     state = st.session_state[STATE]
+    if len(results["student"].keyframes) < 2:
+        st.info("No attention maps: too few face crops (the video is too short or shows no face).")
+        return
     with ui.guarded("Attention maps unavailable"):
         if "attention" not in state:
             state["attention"] = attention_comparison(results["student"].keyframes)
