@@ -43,6 +43,17 @@ def _as_signal(x, name: str = "x") -> np.ndarray:
     return arr
 
 
+def znorm(x) -> np.ndarray:
+    """(N,) -> float64 zero mean, unit standard deviation (just the mean removed when the signal is flat).
+
+    Neural BVP outputs have no fixed scale, so windows and segments are z-normalised before they are
+    joined, compared or cross-faded.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 1e-12 else x - x.mean()
+
+
 def detrend(x, lam: float = 100.0) -> np.ndarray:
     """Remove slow trends with the smoothness-priors method (Tarvainen et al. 2002).
 

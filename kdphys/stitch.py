@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from kdphys.methods.base import BVPMethod
+from kdphys.signal import znorm
 
 
 class SegmentedRunner:
@@ -45,7 +46,7 @@ class SegmentedRunner:
 
     def _run_pending(self) -> None:
         crops = np.stack(self._pending)
-        segment = _znorm(self.method.bvp(crops, self.fps))
+        segment = znorm(self.method.bvp(crops, self.fps))
         self._merge(segment)
         # Keep the tail so that the next segment starts overlap_len samples before this one ended.
         self._pending = self._pending[len(self._pending) - self.overlap_len:] if self.overlap_len else []
@@ -69,14 +70,8 @@ class SegmentedRunner:
         tail = self._pending
         if len(tail) < 2:
             return np.concatenate([self._output, np.zeros(missing)])
-        segment = _znorm(self.method.bvp(np.stack(tail), self.fps))
+        segment = znorm(self.method.bvp(np.stack(tail), self.fps))
         saved = self._output
         self._merge(segment)
         out, self._output = self._output, saved
         return out[: self._n_pushed].copy()
-
-
-def _znorm(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    std = x.std()
-    return (x - x.mean()) / std if std > 0 else x - x.mean()

@@ -212,7 +212,7 @@ def validate(model: torch.nn.Module, loader: DataLoader, data: DataConfig, loss_
         clips, bvp = clips.to(device), bvp.to(device)
         out = model(clips)
         loss_sum += loss_terms(out, bvp, loss_cfg)["loss"].item() * len(bvp)
-        preds += [_znorm(p) for p in out.bvp.cpu().numpy()]
+        preds += [sig.znorm(p) for p in out.bvp.cpu().numpy()]
         refs += list(bvp.cpu().numpy())
     model.train(was_training)
     record_ids = getattr(loader.dataset, "record_ids", None) or list(range(len(preds)))
@@ -224,11 +224,6 @@ def validate(model: torch.nn.Module, loader: DataLoader, data: DataConfig, loss_
     errors = np.asarray(errors)
     return ValResult(loss=loss_sum / max(len(preds), 1), mae_bpm=float(np.abs(errors).mean()),
                      rmse_bpm=float(np.sqrt((errors**2).mean())), n_clips=len(errors))
-
-
-def _znorm(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    return (x - x.mean()) / (x.std() + 1e-12)
 
 
 # ------------------------------------------------------------------------------------------------ logging

@@ -38,6 +38,7 @@ from torch.utils.data import Dataset
 
 from kdphys.data.base import ChunkStats, DatasetError, RppgDataset, VideoRecord, iter_chunks
 from kdphys.face import TrackerSettings
+from kdphys.signal import znorm
 
 #: Bump when the chunk contents change meaning; old caches are then rebuilt (different key).
 CACHE_FORMAT = 1
@@ -216,10 +217,7 @@ class ChunkDataset(Dataset):
 
 def zscore(x: np.ndarray) -> np.ndarray:
     """(T,) -> float32 zero mean, unit standard deviation; zeros when the signal is flat."""
-    x = np.asarray(x, np.float64)
-    sd = x.std()
-    out = (x - x.mean()) / sd if sd > 1e-12 else np.zeros_like(x)
-    return out.astype(np.float32)
+    return znorm(x).astype(np.float32)
 
 
 def split_by_subject(chunk_paths: Sequence[str | Path], fractions=(0.6, 0.2, 0.2), seed: int = 0

@@ -24,6 +24,7 @@ import numpy as np
 from kdphys.errors import WeightsError
 from kdphys.methods import register_method
 from kdphys.methods.base import BVPMethod
+from kdphys.signal import znorm
 from kdphys.paths import WEIGHTS_DIR
 
 MODEL_FPS = 30.0
@@ -43,12 +44,6 @@ def _to_float_frames(crops: np.ndarray, crop_size: int) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-def _znorm(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 1e-12 else x - x.mean()
-
-
 def window_starts(n_frames: int, window_len: int, overlap_len: int) -> list[int]:
     """Start frames of windows covering [0, n_frames); the last window ends at n_frames."""
     if n_frames <= window_len:
@@ -65,7 +60,7 @@ def overlap_add(n_frames: int, starts: list[int], outputs: list[np.ndarray]) -> 
     for start, out in zip(starts, outputs):
         n = len(out)
         ramp = np.minimum(np.arange(1, n + 1), np.arange(n, 0, -1)).astype(np.float64)
-        total[start:start + n] += ramp * _znorm(out)
+        total[start:start + n] += ramp * znorm(out)
         weight[start:start + n] += ramp
     return total / np.maximum(weight, 1e-12)
 
@@ -125,11 +120,11 @@ class NeuralMethod(BVPMethod):
             t_model = np.arange(int(round(n_frames / fps * MODEL_FPS))) / MODEL_FPS
             idx = np.clip(np.rint(t_model * fps).astype(int), 0, n_frames - 1)
             bvp_model = self.bvp(np.asarray(x)[idx], MODEL_FPS)
-            return _znorm(np.interp(np.arange(n_frames) / fps, t_model, bvp_model))
+            return znorm(np.interp(np.arange(n_frames) / fps, t_model, bvp_model))
         frames = _to_float_frames(x, self.crop_size)
         if self.session is not None:                     # the ONNX student streams through everything
             stream = OnnxStudentStream(self.session)
-            return _znorm([stream.step_float(f) for f in frames])
+            return znorm([stream.step_float(f) for f in frames])
         starts = window_starts(n_frames, self.window_len, self.overlap_len)
         outputs = [self._run_window(frames[s:s + self.window_len]) for s in starts]
         return overlap_add(n_frames, starts, outputs)
