@@ -208,10 +208,6 @@ def windows(n: int, fps: float, window_s: float | None) -> list[slice]:
     return out
 
 
-def hr_bpm(bvp: np.ndarray, fps: float, band_hz) -> float:
-    return float(sig.hr_from_spectrum(sig.preprocess(bvp, fps, band_hz), fps, band_hz).hr_bpm)
-
-
 def evaluate_video(dataset: str, record, signals: VideoSignals, methods: dict[str, BVPMethod],
                    settings: EvalSettings) -> list[VideoResult]:
     fps, band = settings.fps, settings.band_hz
@@ -220,13 +216,13 @@ def evaluate_video(dataset: str, record, signals: VideoSignals, methods: dict[st
         bvp = method_bvp(method, signals, fps)
         for w, part in enumerate(windows(len(bvp), fps, settings.window_s)):
             if len(record.bvp) >= 2:
-                ref_hr = hr_bpm(signals.bvp_ref[part], fps, band)
+                ref_hr = sig.spectral_hr_bpm(signals.bvp_ref[part], fps, band)
             elif record.hr_bpm is not None and settings.window_s is None:
                 ref_hr = float(record.hr_bpm)
             else:
                 raise KDPhysError(f"{record.video_path}: no reference waveform, only a mean HR; evaluate it "
                                   "with window_s=None (one HR per video).")
-            est_hr = hr_bpm(bvp[part], fps, band)
+            est_hr = sig.spectral_hr_bpm(bvp[part], fps, band)
             snr = float(sig.snr_db(sig.preprocess(bvp[part], fps, band), fps, ref_hr, band))
             rows.append(VideoResult(dataset=dataset, method=label, subject_id=str(record.subject_id),
                                     video=str(record.video_path), window=w, hr_ref_bpm=ref_hr, hr_est_bpm=est_hr,

@@ -68,8 +68,7 @@ class Reference:
         if self.kind == "hr":
             return float(np.mean(self.values))
         _, wave = self.uniform_waveform()
-        filtered = sig.preprocess(wave, REFERENCE_FPS, band_hz)
-        return float(sig.hr_from_spectrum(filtered, REFERENCE_FPS, band_hz).hr_bpm)
+        return sig.spectral_hr_bpm(wave, REFERENCE_FPS, band_hz)
 
     def hr_trend(self, window_s: float = 10.0, step_s: float = 1.0,
                  band_hz: tuple[float, float] = (0.7, 3.5)) -> tuple[np.ndarray, np.ndarray]:

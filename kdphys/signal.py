@@ -315,6 +315,11 @@ def hr_from_spectrum(x, fps: float, band_hz=DEFAULT_BAND_HZ) -> HrEstimate:
     )
 
 
+def spectral_hr_bpm(bvp, fps: float, band_hz=DEFAULT_BAND_HZ) -> float:
+    """HR of a raw BVP (N,) through the one post-processing path: preprocess + hr_from_spectrum, bpm."""
+    return float(hr_from_spectrum(preprocess(bvp, fps, band_hz), fps, band_hz).hr_bpm)
+
+
 # --------------------------------------------------------------------------------------------------
 # Beats
 # --------------------------------------------------------------------------------------------------

@@ -191,11 +191,6 @@ def loss_terms(out, bvp: torch.Tensor, cfg: LossConfig, teacher_out=None) -> dic
 
 
 # ------------------------------------------------------------------------------------------------ validation
-def clip_hr_bpm(bvp: np.ndarray, fps: float, band_hz) -> float:
-    """Heart rate of one clip's BVP (T,): the one post-processing path (detrend + band-pass) + spectrum peak."""
-    return float(sig.hr_from_spectrum(sig.preprocess(np.asarray(bvp, np.float64), fps, band_hz), fps, band_hz).hr_bpm)
-
-
 @torch.no_grad()
 def validate(model: torch.nn.Module, loader: DataLoader, data: DataConfig, loss_cfg: LossConfig,
              device: torch.device) -> ValResult:
@@ -220,7 +215,8 @@ def validate(model: torch.nn.Module, loader: DataLoader, data: DataConfig, loss_
     for rec in dict.fromkeys(record_ids):
         idx = [i for i, r in enumerate(record_ids) if r == rec]
         pred, ref = np.concatenate([preds[i] for i in idx]), np.concatenate([refs[i] for i in idx])
-        errors.append(clip_hr_bpm(pred, data.fps, data.band_hz) - clip_hr_bpm(ref, data.fps, data.band_hz))
+        errors.append(sig.spectral_hr_bpm(pred, data.fps, data.band_hz)
+                      - sig.spectral_hr_bpm(ref, data.fps, data.band_hz))
     errors = np.asarray(errors)
     return ValResult(loss=loss_sum / max(len(preds), 1), mae_bpm=float(np.abs(errors).mean()),
                      rmse_bpm=float(np.sqrt((errors**2).mean())), n_clips=len(errors))

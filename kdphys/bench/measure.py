@@ -199,7 +199,7 @@ def hr_bpm(bvp: np.ndarray, fps: float) -> float | None:
     bvp = np.asarray(bvp, np.float64)
     if len(bvp) < 2 * fps or not np.isfinite(bvp).all() or bvp.std() == 0:
         return None
-    return float(sig.hr_from_spectrum(sig.preprocess(bvp, fps, BAND_HZ), fps, BAND_HZ).hr_bpm)
+    return sig.spectral_hr_bpm(bvp, fps, BAND_HZ)
 
 
 def method_bvp(method, crop_set: CropSet) -> np.ndarray:
