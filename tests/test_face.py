@@ -12,7 +12,7 @@ from skimage import data as skdata
 
 from kdphys import face, paths
 from kdphys.errors import WeightsError
-from kdphys.face import FaceObservation, FaceTracker, TrackerSettings, crop_square, skin_mask
+from kdphys.face import FaceObservation, FaceTracker, TrackerSettings, crop_square, crop_square_skin, skin_mask
 
 
 # --------------------------------------------------------------------------------------------- fixtures
@@ -229,7 +229,7 @@ def test_tracker_on_real_clip_gives_crop_and_skin_colour(detector, clip_frames):
     # crop side is box_scale x the landmark box side
     obs = detector.detect(clip_frames[0])
     side = max(obs.box_xyxy[2] - obs.box_xyxy[0], obs.box_xyxy[3] - obs.box_xyxy[1])
-    assert results[0].box_xyxy[2] - results[0].box_xyxy[0] == pytest.approx(1.5 * side, rel=1e-3)
+    assert results[0].box_xyxy[2] - results[0].box_xyxy[0] == pytest.approx(TrackerSettings().box_scale * side, rel=1e-3)
     # skin colour equals the mean of the masked pixels
     np.testing.assert_allclose(results[0].skin_rgb, clip_frames[0][results[0].skin_mask].mean(axis=0), atol=1e-6)
 
@@ -315,10 +315,47 @@ def test_large_jump_snaps_box():
 def test_crop_has_configured_size_and_is_padded_at_border():
     frame = np.full((240, 320, 3), 90, dtype=np.uint8)
     fake = FakeDetector([(-40, -40, 60, 60)])           # face partly outside the frame
-    tracker = FaceTracker(TrackerSettings(crop_size=36), detector=fake)
+    tracker = FaceTracker(TrackerSettings(crop_size=36, crop_pixels="all"), detector=fake)
     r = tracker.update(frame)
     assert r.state == "tracking" and r.crop.shape == (36, 36, 3)
     assert np.all(r.crop == 90)                        # edge padding, no black border
+
+
+def test_skin_crop_keeps_skin_colour_and_blacks_out_the_rest():
+    """Skin pixels keep their colour exactly (no blending with the background at the mask edge)."""
+    frame = np.zeros((120, 120, 3), np.uint8)
+    frame[:, :60] = (200, 150, 120)                    # "skin" on the left half
+    frame[:, 60:] = (10, 240, 10)                      # background on the right half
+    mask = np.zeros((120, 120), bool)
+    mask[20:100, 20:50] = True
+    crop = crop_square_skin(frame, mask, np.array([0, 0, 120, 120]), size=12)
+    shown = crop.reshape(-1, 3).any(axis=1)
+    assert shown.sum() == 3 * 8                        # 30 x 80 px of skin -> 3 x 8 output pixels
+    np.testing.assert_array_equal(crop.reshape(-1, 3)[shown], np.tile([200, 150, 120], (24, 1)))
+    np.testing.assert_array_equal(crop[2:10, 2:5], np.full((8, 3, 3), (200, 150, 120)))
+
+
+def test_skin_crop_threshold_and_size_checks():
+    frame = np.full((40, 40, 3), 100, np.uint8)
+    mask = np.zeros((40, 40), bool)
+    mask[:, :15] = True                                # 15 of every 20 columns: 75 % of the left pixel
+    box = np.array([0, 0, 40, 40])
+    assert crop_square_skin(frame, mask, box, 2, min_coverage=0.5)[:, 0].min() == 100
+    assert crop_square_skin(frame, mask, box, 2, min_coverage=0.8)[:, 0].max() == 0
+    with pytest.raises(ValueError, match="mask"):
+        crop_square_skin(frame, mask[:20], box, 2)
+
+
+def test_tracker_skin_crop_is_the_default_and_black_off_the_mask(detector, clip_frames):
+    tracker = FaceTracker(TrackerSettings(crop_size=36, detect_every=1), detector=detector)
+    r = tracker.update(clip_frames[0])
+    assert r.state == "tracking"
+    shown = r.crop.any(axis=2)
+    assert 0.05 < shown.mean() < 0.4                   # forehead + cheeks, not hair or background
+    full = FaceTracker(TrackerSettings(crop_size=36, detect_every=1, crop_pixels="all"), detector=detector)
+    assert full.update(clip_frames[0]).crop.any(axis=2).mean() == 1.0
+    with pytest.raises(ValueError, match="crop_pixels"):
+        TrackerSettings(crop_pixels="face")
 
 
 def test_settings_validation():
