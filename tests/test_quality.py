@@ -100,3 +100,25 @@ def test_shipped_contact_bvp_reads_about_71_bpm():
     r = assess(bvp, fs, face_fraction=1.0)
     assert r.hr_bpm == pytest.approx(70.75, abs=1.0), r.describe()          # oximeter: 70.75 bpm
     assert r.quality == "good"
+
+
+def test_long_windows_use_their_own_snr_threshold():
+    """Windows of at least long_window_s are gated at long_window_min_snr_db, shorter ones at min_snr_db."""
+    x = ppg(72)                                                      # 20 s at 30 fps
+    strict_long = QualitySettings(long_window_min_snr_db=60.0)
+    r = assess(x, FPS, 1.0, strict_long)
+    assert r.hr_bpm is None and "need 60.0 dB" in r.reason
+    assert assess(x[:int(12 * FPS)], FPS, 1.0, strict_long).hr_bpm == pytest.approx(72, abs=1.5)
+    strict_short = QualitySettings(min_snr_db=60.0)
+    assert assess(x, FPS, 1.0, strict_short).hr_bpm == pytest.approx(72, abs=1.0)
+    assert "need 60.0 dB" in assess(x[:int(12 * FPS)], FPS, 1.0, strict_short).reason
+
+
+def test_noise_in_long_windows_gives_no_reading():
+    """The lower SNR threshold of long windows still refuses noise (calibrated: <= 0.25 % of trials)."""
+    rng = np.random.default_rng(7)
+    readings = 0
+    for seconds in (15, 20, 30):
+        for _ in range(40):
+            readings += assess(rng.standard_normal(int(seconds * FPS)), FPS, 1.0).hr_bpm is not None
+    assert readings == 0

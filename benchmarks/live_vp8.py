@@ -1,0 +1,106 @@
+"""Offline stand-in for the live page: how often the live HR window gives a reading, and how right it is.
+
+    .venv/bin/python benchmarks/live_vp8.py                      # bitrates 0 (no VP8), 1 and 2.5 Mbit/s
+    .venv/bin/python benchmarks/live_vp8.py --bitrates 1e6 --method student --repeats 3
+
+The real clip is looped three times (as Chromium's fake webcam loops its y4m file), encoded with VP8
+(libvpx, realtime, the codec WebRTC uses between Chromium and aiortc) at a fixed bitrate, decoded and
+pushed frame by frame into the live engine. Once a second from 5 s on, the HR is read over the last
+``--windows`` seconds and compared with the oximeter's HR over the same stretch of the looped clip.
+libvpx in realtime mode is not deterministic (its speed adapts to the wall clock), so figures vary
+from run to run: use --repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
+
+from kdphys import paths, signal as sig  # noqa: E402
+from kdphys.engine import Engine  # noqa: E402
+from kdphys.live import LiveSettings  # noqa: E402
+from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from kdphys.video import read_video  # noqa: E402
+
+FPS = 30.0
+LOOPS = 3
+
+
+def vp8_roundtrip(frames: list[np.ndarray], bitrate: float) -> list[np.ndarray]:
+    """Encode (n, H, W, 3) uint8 RGB frames with VP8 at ``bitrate`` bit/s and decode them again."""
+    import av
+
+    buf = io.BytesIO()
+    out = av.open(buf, "w", format="webm")
+    stream = out.add_stream("libvpx", rate=int(FPS))
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt, stream.bit_rate = "yuv420p", int(bitrate)
+    stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    for frame in frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    buf.seek(0)
+    with av.open(buf) as inp:
+        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+
+
+def looped_reference(n_frames: int, clip_frames: int) -> np.ndarray:
+    """(n_frames,) oximeter waveform on the 30 Hz grid of the looped clip."""
+    frame_t = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
+    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(frame_t[0])
+    one = np.interp(np.arange(clip_frames) / FPS, ref.t_s, ref.values)
+    return np.tile(one, -(-n_frames // clip_frames))[:n_frames]
+
+
+def run(frames: list[np.ndarray], method: str, windows: list[float], clip_frames: int) -> dict[float, list]:
+    """Push frames into a live engine; per window, a list of (t_s, hr_bpm or None, reference hr_bpm)."""
+    settings = LiveSettings().engine
+    settings.method, settings.window_s = method, max(windows)
+    engine = Engine(settings)
+    ref_wave = looped_reference(len(frames), clip_frames)
+    out = {w: [] for w in windows}
+    for i, frame in enumerate(frames):
+        engine.push(frame, i / FPS)
+        if (i + 1) % int(FPS) == 0 and i + 1 >= 5 * FPS:
+            for w in windows:
+                n = min(int(w * FPS), i + 1)
+                ref_hr = sig.spectral_hr_bpm(ref_wave[i + 1 - n:i + 1], FPS, settings.band_hz)
+                out[w].append(((i + 1) / FPS, engine.reading(w).hr_bpm, ref_hr))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bitrates", type=float, nargs="+", default=[0, 1e6, 2.5e6], help="bit/s; 0 = no VP8")
+    parser.add_argument("--windows", type=float, nargs="+", default=[10.0, 20.0], help="HR windows, s")
+    parser.add_argument("--method", default="pos")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    clip, _, _ = read_video(paths.SAMPLE_VIDEO)
+    clip = list(clip)
+    print(f"sample clip x{LOOPS}, method {args.method}, live window default {LiveSettings().engine.window_s:.0f} s")
+    print("| bitrate | window | seconds with a reading | first reading | median / max error vs oximeter (bpm) |")
+    print("|---|---|---|---|---|")
+    for bitrate in args.bitrates:
+        for _ in range(args.repeats if bitrate > 0 else 1):
+            frames = clip * LOOPS if bitrate <= 0 else vp8_roundtrip(clip * LOOPS, bitrate)
+            for w, rows in run(frames, args.method, args.windows, len(clip)).items():
+                errs = np.array([abs(hr - ref) for _, hr, ref in rows if hr is not None])
+                first = next((f"{t:.0f} s" for t, hr, _ in rows if hr is not None), "never")
+                err = f"{np.median(errs):.1f} / {errs.max():.1f}" if errs.size else "-"
+                label = "none" if bitrate <= 0 else f"{bitrate / 1e6:g} Mbit/s"
+                print(f"| {label} | {w:.0f} s | {errs.size}/{len(rows)} ({100 * errs.size / len(rows):.0f} %) | "
+                      f"{first} | {err} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
