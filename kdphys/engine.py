@@ -29,7 +29,7 @@ from kdphys import signal as sig
 from kdphys.errors import KDPhysError
 from kdphys.face import FaceTracker, TrackerSettings, TrackResult
 from kdphys.methods import get_method
-from kdphys.methods.base import BVPMethod
+from kdphys.methods.base import BVPMethod, crop_size_for
 from kdphys.quality import BEAT_SPACING_OF_PERIOD, HrReading, QualitySettings, assess
 from kdphys.resample import UniformResampler
 from kdphys.stitch import SegmentedRunner
@@ -49,7 +49,9 @@ class EngineSettings:
         fps: rate of the uniform grid that frames are resampled onto, samples per second.
         window_s: length of the live heart-rate window, seconds.
         history_s: live only: how much of the trace and waveform is kept, seconds.
-        crop_size: side of the square face crop fed to neural methods, pixels.
+        crop_size: side of the square face crop, pixels, for methods without a crop size of their own
+            (neural methods get crops at the size they were trained on: methods.base.crop_size_for).
+            36 = the shipped models' input, so that the attention panel's keyframes match it for POS too.
         detect_every: run the face landmarker on every n-th frame (tracking in between).
         quality: thresholds of the quality gate.
     """
@@ -59,7 +61,7 @@ class EngineSettings:
     fps: float = 30.0
     window_s: float = 10.0
     history_s: float = 60.0
-    crop_size: int = 72
+    crop_size: int = 36
     detect_every: int | None = None
     quality: QualitySettings = field(default_factory=QualitySettings)
 
@@ -92,13 +94,16 @@ class Engine:
     def __init__(self, settings: EngineSettings | None = None, tracker: FaceTracker | None = None,
                  method: BVPMethod | None = None, keep_all: bool = False):
         self.settings = settings or EngineSettings()
+        self.method = method or get_method(self.settings.method)
         if tracker is None:
-            tracker_settings = TrackerSettings(crop_size=self.settings.crop_size)
+            crop_size = crop_size_for([self.method], self.settings.crop_size)
+            tracker_settings = TrackerSettings(crop_size=crop_size)
             if self.settings.detect_every is not None:
                 tracker_settings.detect_every = self.settings.detect_every
             tracker = FaceTracker(tracker_settings)
         self.tracker = tracker
-        self.method = method or get_method(self.settings.method)
+        tracker_settings = getattr(tracker, "settings", None)
+        self.crop_size = int(getattr(tracker_settings, "crop_size", self.settings.crop_size))   # crops' side, px
         self.keep_all = keep_all
         self.timer = StageTimer()
         self._lock = threading.Lock()
@@ -167,7 +172,7 @@ class Engine:
         if crop is None:
             crop = self._last_crop  # hold the last face; the face flag marks the sample as missing
         if crop is None:
-            crop = np.zeros((self.settings.crop_size,) * 2 + (3,), np.uint8)
+            crop = np.zeros((self.crop_size,) * 2 + (3,), np.uint8)
         self._last_crop = crop
         t0 = time.perf_counter()
         if self._stream is not None:

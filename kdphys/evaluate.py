@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -42,7 +42,8 @@ class EvalSettings:
         fps: uniform grid rate, samples per second.
         band_hz: HR band, Hz (0.75-2.5 Hz = rPPG-Toolbox benchmark convention).
         window_s: None = one HR per video; else one HR per non-overlapping window of this length, s.
-        crop_size: face-crop side for neural methods, pixels.
+        crop_size: face-crop side, pixels; None = the size the evaluated neural methods were trained on
+            (methods.base.crop_size_for), 72 when they have none or disagree.
         cache_dir: per-video extraction cache (.npz); None = no cache.
     """
 
@@ -52,7 +53,7 @@ class EvalSettings:
     fps: float = 30.0
     band_hz: tuple[float, float] = (0.75, 2.5)
     window_s: float | None = None
-    crop_size: int = 72
+    crop_size: int | None = None
     cache_dir: str | None = None
 
 
@@ -116,10 +117,11 @@ def extract_video(record, settings: EvalSettings, tracker_factory: Callable | No
     from kdphys.face import FaceTracker, TrackerSettings
     from kdphys.resample import UniformResampler
 
-    tracker = tracker_factory() if tracker_factory else FaceTracker(TrackerSettings(crop_size=settings.crop_size))
+    crop_size = settings.crop_size or 72
+    tracker = tracker_factory() if tracker_factory else FaceTracker(TrackerSettings(crop_size=crop_size))
     trace_rs, crop_rs = UniformResampler(settings.fps), UniformResampler(settings.fps)
     t_s, trace, face, crops = [], [], [], []
-    blank = np.zeros((settings.crop_size, settings.crop_size, 3), np.uint8)
+    blank = np.zeros((crop_size, crop_size, 3), np.uint8)
     t_first = None
     try:
         for rgb, frame_t_s in record.frames:          # video file, PNG folder or .mat, (H, W, 3) uint8
@@ -148,12 +150,16 @@ def extract_video(record, settings: EvalSettings, tracker_factory: Callable | No
 
 
 def cached_extract(record, settings: EvalSettings, tracker_factory=None) -> VideoSignals:
-    """``extract_video`` with an .npz cache keyed by the video path, its size/mtime, fps and crop size."""
+    """``extract_video`` with an .npz cache keyed by the video path, its size/mtime, fps and the face
+    tracker's settings (crop size and crop pixels included)."""
+    from kdphys.face import TrackerSettings
+
     if settings.cache_dir is None:
         return extract_video(record, settings, tracker_factory)
     path = Path(record.video_path)
     stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings.fps}|{settings.crop_size}"
+    tracker = TrackerSettings(crop_size=settings.crop_size or 72)
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings.fps}|{tracker!r}"
                        .encode()).hexdigest()[:16]
     cache_path = Path(settings.cache_dir) / f"{path.stem}-{key}.npz"
     if cache_path.is_file():
@@ -317,6 +323,9 @@ def evaluate(datasets: dict, methods: list, out_dir: str | Path | None = None,
 
     settings = settings or EvalSettings()
     resolved = dict(resolve_method(m) for m in methods)
+    if settings.crop_size is None:
+        from kdphys.methods.base import crop_size_for
+        settings = replace(settings, crop_size=crop_size_for(resolved.values()))
     rows: list[VideoResult] = []
     for label, dataset in datasets.items():
         records = select_records(dataset, settings)

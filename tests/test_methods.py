@@ -8,7 +8,7 @@ import pytest
 
 from kdphys.data.synthetic import SyntheticConfig, generate_clip
 from kdphys.methods import CLASSICAL_METHODS, LAZY_METHOD_MODULES, POS, get_method, register_method
-from kdphys.methods.base import BVPMethod
+from kdphys.methods.base import BVPMethod, crop_size_for
 from kdphys.signal import bandpass, hr_from_spectrum
 
 FPS = 30.0
@@ -122,3 +122,38 @@ def test_neural_module_is_imported_only_when_asked(tmp_path, monkeypatch):
         get_method("missing-neural")
     register_method("fake-neural", lambda **kw: POS(**kw))     # re-registering replaces, no error
 
+
+
+class _CropMethod(BVPMethod):
+    """A crop method that records the crop sizes it is given."""
+
+    name, input_kind = "crop-probe", "crops"
+
+    def __init__(self, crop_size):
+        self.crop_size, self.seen = crop_size, set()
+
+    def bvp(self, x, fps):
+        self.seen.add(x.shape[1:3])
+        return np.zeros(len(x))
+
+
+def test_crop_size_for_uses_the_models_own_size():
+    assert crop_size_for([POS()], default=36) == 36                      # no neural method
+    assert crop_size_for([POS(), _CropMethod(24)]) == 24
+    assert crop_size_for([_CropMethod(24), _CropMethod(36)], default=50) == 50   # disagree: default
+
+
+def test_engine_cuts_crops_at_the_methods_size():
+    """Skin crops are cut at the model's size, never cut larger and resized (edge pixels would differ)."""
+    from kdphys.engine import Engine, EngineSettings
+    from tests.test_face import FakeDetector, blank_frame
+
+    method = _CropMethod(24)
+    engine = Engine(EngineSettings(crop_size=72), tracker=None, method=method)
+    assert engine.tracker.settings.crop_size == 24 and engine.crop_size == 24
+    engine.tracker.close()
+    engine.tracker.detector = FakeDetector([(100, 100, 200, 200)])
+    for i in range(40):
+        engine.push(blank_frame(), i / 30.0)
+    engine.reading(0)
+    assert method.seen == {(24, 24)}

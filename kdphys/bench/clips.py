@@ -4,8 +4,8 @@
   increasing timestamps. The 60 s video is re-encoded with kdphys.video.write_video (H.264, crf 18);
   longer ones (10 min) are that 60 s file's packets remuxed end to end with shifted timestamps (no
   decoding, no re-encoding, nothing held in memory).
-- ``face_crops(video)``: FaceTracker crops (N, 72, 72, 3) uint8 and mean skin RGB trace (N, 3) of a video,
-  one per frame (the clip is constant 30 fps, so frames = samples of the engine's grid).
+- ``face_crops(video)``: FaceTracker crops (N, S, S, 3) uint8 (S = the shipped student's input size, cut
+  at that size as the app does) and mean skin RGB trace (N, 3) of a video, one per frame (the clip is constant 30 fps, so frames = samples of the engine's grid).
 - ``synthetic_crops(seeds)``: the same for held-out synthetic clips (seeds >= 10000), tracked on the
   rendered frames in memory (lossless: no codec between renderer and tracker).
 - ``real_clip_reference_hr()``: oximeter HR of the real clip from BVP.csv (kdphys.reference).
@@ -136,6 +136,18 @@ class CropSet:
             return cls(str(z["name"]), z["crops"], z["trace"], float(z["fps"]), None if np.isnan(hr) else hr)
 
 
+def model_crop_size() -> int:
+    """Side (pixels) of the crops the shipped student takes (72 without weights)."""
+    from kdphys.bench.measure import crop_size_of
+    return crop_size_of("student.pt", "student")
+
+
+def _crop_tag(crop_size: int) -> str:
+    """File-name tag of the crop settings: size and a hash of every TrackerSettings field."""
+    from kdphys.face import TrackerSettings
+    return f"{crop_size}_{hashlib.sha1(repr(TrackerSettings(crop_size=crop_size)).encode()).hexdigest()[:8]}"
+
+
 def track_frames(frames, crop_size: int = 72) -> tuple[np.ndarray, np.ndarray]:
     """FaceTracker over (H, W, 3) uint8 frames -> crops (N, S, S, 3) uint8 (last face held, zeros before
     the first), trace (N, 3) float32 (NaN without a face)."""
@@ -153,16 +165,19 @@ def track_frames(frames, crop_size: int = 72) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(crops), np.stack(trace)
 
 
-def face_crops(video: Path = SAMPLE_VIDEO, hr_bpm: float | None = None, max_frames: int | None = None) -> CropSet:
-    """Crops and trace of every frame of ``video`` (cached by path, size and mtime)."""
+def face_crops(video: Path = SAMPLE_VIDEO, hr_bpm: float | None = None, max_frames: int | None = None,
+               crop_size: int | None = None) -> CropSet:
+    """Crops and trace of every frame of ``video`` (cached by path, size, mtime and crop settings);
+    crop_size None = ``model_crop_size()``."""
     from kdphys.video import iter_frames
 
+    crop_size = crop_size or model_crop_size()
     tag = f"_{max_frames}" if max_frames else ""
-    path = bench_dir() / f"crops_{Path(video).stem}_{_stamp(video)}{tag}.npz"
+    path = bench_dir() / f"crops_{Path(video).stem}_{_stamp(video)}{tag}_{_crop_tag(crop_size)}.npz"
     if path.is_file():
         return CropSet.load(path)
     frames = (f.rgb for i, f in enumerate(iter_frames(video)) if max_frames is None or i < max_frames)
-    crops, trace = track_frames(frames)
+    crops, trace = track_frames(frames, crop_size)
     if hr_bpm is None and Path(video) == SAMPLE_VIDEO:
         hr_bpm = real_clip_reference_hr()
     result = CropSet(Path(video).stem, crops, trace, 30.0, hr_bpm)
@@ -176,14 +191,21 @@ def synthetic_crops(seeds=SYNTHETIC_SEEDS, hr_bpm=SYNTHETIC_HR_BPM, duration_s: 
     from kdphys.data.synthetic import SyntheticConfig, iter_frames
 
     sets = []
+    crop_size = model_crop_size()
     for seed, hr in zip(seeds, hr_bpm):
-        path = bench_dir() / f"synth_{seed}_{hr:g}_{duration_s:g}_{size[0]}x{size[1]}.npz"
+        path = synthetic_crop_path(seed, hr, duration_s, size)
         if not path.is_file():
             cfg = SyntheticConfig(hr_bpm=hr, duration_s=duration_s, size=tuple(size), seed=seed, motion_px=1.0)
-            crops, trace = track_frames(item[0] for item in iter_frames(cfg))
+            crops, trace = track_frames((item[0] for item in iter_frames(cfg)), crop_size)
             CropSet(f"synthetic seed {seed}", crops, trace, cfg.fps, hr).save(path)
         sets.append(CropSet.load(path))
     return sets
+
+
+def synthetic_crop_path(seed: int, hr_bpm: float, duration_s: float = SYNTHETIC_DURATION_S,
+                        size=SYNTHETIC_SIZE) -> Path:
+    """Cache file of one held-out synthetic clip's crops (at ``model_crop_size()``)."""
+    return bench_dir() / f"synth_{seed}_{hr_bpm:g}_{duration_s:g}_{size[0]}x{size[1]}_{_crop_tag(model_crop_size())}.npz"
 
 
 def real_clip_reference_hr(band_hz: tuple[float, float] = (0.7, 3.5)) -> float:

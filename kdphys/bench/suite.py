@@ -314,12 +314,10 @@ def peers_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
 
 
 def int8_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
-    from kdphys.bench.clips import synthetic_crops
+    from kdphys.bench.clips import SYNTHETIC_HR_BPM, SYNTHETIC_SEEDS, synthetic_crop_path, synthetic_crops
 
-    synth = synthetic_crops()
-    from kdphys.bench.clips import bench_dir
-    paths = sorted(str(p) for p in bench_dir().glob("synth_*.npz"))
-    paths = [p for p in paths if any(s.name.split()[-1] in p for s in synth)]
+    synthetic_crops()                                     # builds the cache files
+    paths = [str(synthetic_crop_path(seed, hr)) for seed, hr in zip(SYNTHETIC_SEEDS, SYNTHETIC_HR_BPM)]
     r = call("int8", settings.isolate, settings.worker_timeout_s, crops="real", synthetic=paths,
              n_frames=settings.n_frames, repeats=settings.repeats)
     ctx.results["int8"] = r

@@ -40,3 +40,20 @@ class BVPMethod(ABC):
             x: RGB trace (n_frames, 3) or crops (n_frames, size, size, 3), as ``input_kind`` says.
             fps: sampling rate of ``x`` in frames per second (uniform).
         """
+
+
+def crop_size_for(methods, default: int = 72) -> int:
+    """Side (pixels) of the face crops to cut for ``methods``: the one crop size their neural members
+    were trained on, else ``default``.
+
+    Crops must be cut at the model's own size, not cut larger and resized: skin-only crops
+    (kdphys.face.crop_square_skin) resized from 72 to 36 px get half-skin edge pixels the models never
+    saw in training (the release teacher read the real clip at 123.5 bpm that way, 69.4 bpm on 36x36
+    crops; oximeter 71.1).
+
+    Args:
+        methods: iterable of BVPMethod.
+        default: side used when no method takes crops or they disagree, pixels.
+    """
+    sizes = {int(m.crop_size) for m in methods if m.input_kind == "crops" and getattr(m, "crop_size", None)}
+    return sizes.pop() if len(sizes) == 1 else int(default)
