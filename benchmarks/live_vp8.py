@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import sys
 from pathlib import Path
 
@@ -32,13 +33,13 @@ FPS = 30.0
 LOOPS = 3
 
 
-def vp8_roundtrip(frames: list[np.ndarray], bitrate: float) -> list[np.ndarray]:
-    """Encode (n, H, W, 3) uint8 RGB frames with VP8 at ``bitrate`` bit/s and decode them again."""
+def vp8_roundtrip(frames: list[np.ndarray], bitrate: float, fps: float = FPS) -> list[np.ndarray]:
+    """Encode (n, H, W, 3) uint8 RGB frames at ``fps`` with VP8 at ``bitrate`` bit/s and decode them again."""
     import av
 
     buf = io.BytesIO()
     out = av.open(buf, "w", format="webm")
-    stream = out.add_stream("libvpx", rate=int(FPS))
+    stream = out.add_stream("libvpx", rate=int(fps))
     stream.height, stream.width = frames[0].shape[:2]
     stream.pix_fmt, stream.bit_rate = "yuv420p", int(bitrate)
     stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
@@ -61,15 +62,18 @@ def looped_reference(n_frames: int, clip_frames: int) -> np.ndarray:
     return np.tile(one, -(-n_frames // clip_frames))[:n_frames]
 
 
-def run(frames: list[np.ndarray], method: str, windows: list[float], clip_frames: int) -> dict[float, list]:
-    """Push frames into a live engine; per window, a list of (t_s, hr_bpm or None, reference hr_bpm)."""
+def run(frames: list[np.ndarray], method: str, windows: list[float], clip_frames: int, step: int = 1) -> dict[float, list]:
+    """Push frames into a live engine (every ``step``-th frame of the 30 fps clip: ``frames`` holds only
+    those); per window, a list of (t_s, hr_bpm or None, reference hr_bpm)."""
     settings = LiveSettings().engine
     settings.method, settings.window_s = method, max(windows)
     engine = Engine(settings)
-    ref_wave = looped_reference(len(frames), clip_frames)
+    ref_wave = looped_reference(len(frames) * step, clip_frames)
     out = {w: [] for w in windows}
-    for i, frame in enumerate(frames):
-        engine.push(frame, i / FPS)
+    pushed = iter(frames)
+    for i in range(len(frames) * step):
+        if i % step == 0:
+            engine.push(next(pushed), i / FPS)
         if (i + 1) % int(FPS) == 0 and i + 1 >= 5 * FPS:
             for w in windows:
                 n = min(int(w * FPS), i + 1)
@@ -84,21 +88,25 @@ def main() -> None:
     parser.add_argument("--windows", type=float, nargs="+", default=[10.0, 20.0], help="HR windows, s")
     parser.add_argument("--method", default="pos")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--camera-fps", type=float, nargs="+", default=[30.0],
+                        help="frame rates sent (the 30 fps clip thinned to 15, 10 ...)")
     args = parser.parse_args()
     clip, _, _ = read_video(paths.SAMPLE_VIDEO)
     clip = list(clip)
     print(f"sample clip x{LOOPS}, method {args.method}, live window default {LiveSettings().engine.window_s:.0f} s")
-    print("| bitrate | window | seconds with a reading | first reading | median / max error vs oximeter (bpm) |")
-    print("|---|---|---|---|---|")
-    for bitrate in args.bitrates:
+    print("| bitrate | camera fps | window | seconds with a reading | first reading | median / max error vs oximeter (bpm) |")
+    print("|---|---|---|---|---|---|")
+    for bitrate, camera_fps in itertools.product(args.bitrates, args.camera_fps):
+        step = int(round(FPS / camera_fps))
+        sent = (clip * LOOPS)[::step]
         for _ in range(args.repeats if bitrate > 0 else 1):
-            frames = clip * LOOPS if bitrate <= 0 else vp8_roundtrip(clip * LOOPS, bitrate)
-            for w, rows in run(frames, args.method, args.windows, len(clip)).items():
+            frames = sent if bitrate <= 0 else vp8_roundtrip(sent, bitrate, FPS / step)
+            for w, rows in run(frames, args.method, args.windows, len(clip), step).items():
                 errs = np.array([abs(hr - ref) for _, hr, ref in rows if hr is not None])
                 first = next((f"{t:.0f} s" for t, hr, _ in rows if hr is not None), "never")
                 err = f"{np.median(errs):.1f} / {errs.max():.1f}" if errs.size else "-"
                 label = "none" if bitrate <= 0 else f"{bitrate / 1e6:g} Mbit/s"
-                print(f"| {label} | {w:.0f} s | {errs.size}/{len(rows)} ({100 * errs.size / len(rows):.0f} %) | "
+                print(f"| {label} | {FPS / step:g} | {w:.0f} s | {errs.size}/{len(rows)} ({100 * errs.size / len(rows):.0f} %) | "
                       f"{first} | {err} |", flush=True)
 
 

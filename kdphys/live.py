@@ -63,6 +63,9 @@ class LiveStatus:
         frames_in: frames processed since the start (or the last method switch).
         signal_s: seconds of signal in the engine.
         method: method name.
+        frame_hw: (height, width) in pixels of the last frame received, or None before the first. Over
+            WebRTC the browser may send less than the camera gives (it lowers the resolution when the
+            link or its CPU is short), and the pulse fades with it.
     """
 
     reading: HrReading
@@ -74,6 +77,7 @@ class LiveStatus:
     frames_in: int
     signal_s: float
     method: str
+    frame_hw: tuple[int, int] | None = None
 
 
 def no_reading(reason: str, face_fraction: float = 0.0) -> HrReading:
@@ -109,6 +113,7 @@ class LiveSession:
         self._last_frame_wall: float | None = None
         self._last_face_wall: float | None = None
         self._first_t_s: float | None = None
+        self._frame_hw: tuple[int, int] | None = None
         self._cached: tuple[float, HrReading] | None = None
         self.frames_in = 0
 
@@ -153,6 +158,7 @@ class LiveSession:
                 self._arrivals.append(now)
                 self._latency_s.append(now - t0)
                 self._last_frame_wall = now
+                self._frame_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
                 if track.state == "tracking":
                     self._last_face_wall = now
         return out
@@ -167,6 +173,7 @@ class LiveSession:
             n_lat = max(len(arrivals), 1)
             latency = list(self._latency_s)[-n_lat:]
             last_frame, last_face, frames_in = self._last_frame_wall, self._last_face_wall, self.frames_in
+            frame_hw = self._frame_hw
             cached = self._cached
         fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) >= 2 and arrivals[-1] > arrivals[0] else 0.0
         latency_ms = 1000.0 * float(np.mean(latency)) if latency else 0.0
@@ -183,7 +190,7 @@ class LiveSession:
             reading = cached[1]
         t_s, bvp = engine.waveform() if signal_s >= 2.0 else (np.zeros(0), np.zeros(0))
         return LiveStatus(reading=reading, state=state, t_s=t_s, bvp=bvp, fps=fps, latency_ms=latency_ms,
-                          frames_in=frames_in, signal_s=signal_s, method=engine.settings.method)
+                          frames_in=frames_in, signal_s=signal_s, method=engine.settings.method, frame_hw=frame_hw)
 
     def _gate(self, now: float, last_frame: float | None, last_face: float | None,
               signal_s: float) -> tuple[str, HrReading | None]:

@@ -147,6 +147,9 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
             frames = wait_for_text(page, re.compile(r"Frames processed\s*([1-9][0-9]*)"), 40)
             result["frames_first_seen"] = int(frames.group(1))
             result["frames_seen_after_s"] = round(time.monotonic() - started, 1)
+            with contextlib.suppress(Exception):
+                size = wait_for_text(page, re.compile(r"video (\d+)×(\d+)"), 15)
+                result["video_wh_early"] = [int(size.group(1)), int(size.group(2))]
             hr = wait_for_text(page, HR_PATTERN, max(timeout_s - (time.monotonic() - started), 5))
             result["hr_bpm"] = float(hr.group(1))
             result["hr_after_s"] = round(time.monotonic() - started, 1)
@@ -155,6 +158,8 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
             result["frames_processed"] = int(m.group(1)) if m else None
             m = re.search(r"Achieved fps\s*([0-9.]+)", text)
             result["fps"] = float(m.group(1)) if m else None
+            m = re.search(r"video (\d+)×(\d+)", text)
+            result["video_wh"] = [int(m.group(1)), int(m.group(2))] if m else None
             if shot is not None:
                 time.sleep(1.5)
                 shot.parent.mkdir(parents=True, exist_ok=True)

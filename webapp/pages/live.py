@@ -64,8 +64,9 @@ def _show_status(session: LiveSession) -> None:
     c4.metric("Frames processed", f"{status.frames_in}")
     if len(status.t_s) >= 2:
         st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
+    size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]}" if status.frame_hw else ""
     st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
-               f"HR over the last {session.engine.settings.window_s:.0f} s")
+               f"HR over the last {session.engine.settings.window_s:.0f} s{size}")
 
 
 def _camera(session: LiveSession) -> bool:
