@@ -84,9 +84,9 @@ def test_live_page_fake_webcam_reaches_engine_and_shows_hr(tmp_path):
     out = tmp_path / "live.json"
     driver = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && "
               f"exec {sys.executable} {REPO_ROOT / 'tests' / 'browser_util.py'} live --y4m {y4m} --out {out} "
-              f"--shot {SCREENSHOT_DIR / 'live.png'} --timeout 110")
+              f"--shot {SCREENSHOT_DIR / 'live.png'} --timeout 170")
     proc = subprocess.run(["unshare", "-rn", "sh", "-c", driver], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=160)
+                          timeout=240)
     if proc.returncode != 0 and not out.exists():
         if "unshare" in proc.stderr and "Operation not permitted" in proc.stderr:
             pytest.skip(f"user namespaces are not allowed here: {proc.stderr.strip()[-300:]}")
@@ -97,14 +97,10 @@ def test_live_page_fake_webcam_reaches_engine_and_shows_hr(tmp_path):
     page = result.get("page_text", "")
     frames = result.get("frames_processed") or int(re.search(r"Frames processed\s+(\d+)", page).group(1))
     assert frames > 100, result                          # the webcam frames reach the engine
-    # Through WebRTC (VP8) the clip's weak pulse (SNR 0-3 dB per 10 s window even uncompressed) often fails
-    # the quality gate: in 3 of 7 runs no reading appeared within 75-110 s, and the first windows that
-    # passed read 54-77 bpm against 71 (54.2, 74.1, 76.2, 77.4). That is an open problem of the live path
-    # (issue 4 stays open for it). What must always hold: either a plausible HR, or "no reading" with the
-    # gate's reason -- never a traceback or an empty panel.
-    if not result["ok"]:
-        assert "did not appear" in result.get("error", ""), f"{result}\n{proc.stderr[-3000:]}"
-        assert re.search(r"Heart rate: no reading: \S", page), page
-        return
+    # The clip's pulse is weak, and VP8 weakens it further: with the live window of 20 s and the long-window
+    # SNR gate (-2 dB), an HR appeared after 45-82 s in 4 of 5 runs on this machine and read 70.3-72.6 bpm
+    # (oximeter 71.1); in the fifth (like two others, run while training loaded both cores) no window passed the
+    # gate within 108 s. Hence the 170 s budget.
+    assert result["ok"], f"{result}\n{proc.stderr[-3000:]}"
     ref_hr = _reference_hr_bpm()
-    assert abs(result["hr_bpm"] - ref_hr) <= 20.0, (result["hr_bpm"], ref_hr)
+    assert abs(result["hr_bpm"] - ref_hr) <= 5.0, (result["hr_bpm"], ref_hr)
