@@ -87,8 +87,7 @@ def features(bvp: np.ndarray) -> tuple[float, float, float, float]:
 
 def passes(f: np.ndarray, s: QualitySettings, dur: float) -> np.ndarray:
     """(trials,) bool: the same decision as quality.assess from the open-gate features."""
-    min_sqi = s.short_window_min_sqi if dur < s.short_window_s else s.min_sqi
-    min_snr = s.long_window_min_snr_db if dur >= s.long_window_s else s.min_snr_db
+    min_snr, min_sqi = s.thresholds(dur)
     return (f[:, 1] >= min_snr) & (f[:, 2] >= min_sqi) & (f[:, 3] <= s.max_peak_disagreement_bpm)
 
 

@@ -56,6 +56,11 @@ class EvalSettings:
     crop_size: int | None = None
     cache_dir: str | None = None
 
+    def tracker_settings(self):
+        """The face tracker's settings for extraction (crop_size None -> 72)."""
+        from kdphys.face import TrackerSettings
+        return TrackerSettings(crop_size=self.crop_size or 72)
+
 
 @dataclass
 class VideoSignals:
@@ -114,11 +119,12 @@ class EvalReport:
 # ------------------------------------------------------------------------------------------------ extraction
 def extract_video(record, settings: EvalSettings, tracker_factory: Callable | None = None) -> VideoSignals:
     """Decode ``record.video_path``, track the face, resample trace and crops to ``settings.fps``."""
-    from kdphys.face import FaceTracker, TrackerSettings
+    from kdphys.face import FaceTracker
     from kdphys.resample import UniformResampler
 
-    crop_size = settings.crop_size or 72
-    tracker = tracker_factory() if tracker_factory else FaceTracker(TrackerSettings(crop_size=crop_size))
+    tracker_settings = settings.tracker_settings()
+    crop_size = tracker_settings.crop_size
+    tracker = tracker_factory() if tracker_factory else FaceTracker(tracker_settings)
     trace_rs, crop_rs = UniformResampler(settings.fps), UniformResampler(settings.fps)
     t_s, trace, face, crops = [], [], [], []
     blank = np.zeros((crop_size, crop_size, 3), np.uint8)
@@ -152,14 +158,11 @@ def extract_video(record, settings: EvalSettings, tracker_factory: Callable | No
 def cached_extract(record, settings: EvalSettings, tracker_factory=None) -> VideoSignals:
     """``extract_video`` with an .npz cache keyed by the video path, its size/mtime, fps and the face
     tracker's settings (crop size and crop pixels included)."""
-    from kdphys.face import TrackerSettings
-
     if settings.cache_dir is None:
         return extract_video(record, settings, tracker_factory)
     path = Path(record.video_path)
     stat = path.stat()
-    tracker = TrackerSettings(crop_size=settings.crop_size or 72)
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings.fps}|{tracker!r}"
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings.fps}|{settings.tracker_settings()!r}"
                        .encode()).hexdigest()[:16]
     cache_path = Path(settings.cache_dir) / f"{path.stem}-{key}.npz"
     if cache_path.is_file():

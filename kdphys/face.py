@@ -325,8 +325,9 @@ def crop_square_skin(rgb: np.ndarray, mask: np.ndarray, box_xyxy: np.ndarray, si
     pixels it covers, and black (0) where less than ``min_coverage`` of it is skin.
 
     Neural models then see the same pixels as the skin trace of the classical methods: hair, background,
-    eyes and glasses carry no pulse and only add noise (on the real sample clip, POS on the mean of the
-    whole 36x36 crop reads -4.1 dB SNR, on this crop's skin pixels +1.5 dB).
+    eyes and glasses carry no pulse and only add noise (on the real sample clip, with a crop box of 1.5x
+    the landmark box, POS on the mean of the whole 36x36 crop reads -4.1 dB SNR, on this crop's skin
+    pixels +1.5 dB).
 
     Args:
         rgb: (H, W, 3) uint8 RGB frame.

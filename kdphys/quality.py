@@ -93,6 +93,12 @@ class QualitySettings:
     fair_snr_db: float = 3.0
     fair_sqi: float = 0.6
 
+    def thresholds(self, duration_s: float) -> tuple[float, float]:
+        """(min SNR in dB, min SQI) for a window of ``duration_s`` seconds (short and long windows differ)."""
+        min_snr = self.long_window_min_snr_db if duration_s >= self.long_window_s else self.min_snr_db
+        min_sqi = self.short_window_min_sqi if duration_s < self.short_window_s else self.min_sqi
+        return min_snr, min_sqi
+
 
 def _no_reading(reason: str, face_fraction: float, snr=None, sqi=None, hr_peaks=None) -> HrReading:
     return HrReading(None, f"no reading: {reason}", "none", snr, sqi, hr_peaks, float(face_fraction))
@@ -212,14 +218,13 @@ def assess(
     snr = pulse_snr_db(bvp_f, fps, est.hr_bpm, band_hz)
     sqi = sig.sqi_autocorr(bvp_f, fps, est.hr_bpm)
     hr_peaks = sig.hr_from_peaks(bvp_f, fps, band_hz, min_interval_s=BEAT_SPACING_OF_PERIOD * 60.0 / est.hr_bpm).hr_bpm
-    min_snr = settings.long_window_min_snr_db if duration_s >= settings.long_window_s else settings.min_snr_db
+    min_snr, min_sqi = settings.thresholds(duration_s)
     if snr < min_snr:
         return _no_reading(
             f"the pulse signal is too weak (SNR {snr:.1f} dB, need {min_snr:.1f} dB). "
             "Hold still, face the light, and avoid flicker.",
             face_fraction, snr, sqi, hr_peaks,
         )
-    min_sqi = settings.short_window_min_sqi if duration_s < settings.short_window_s else settings.min_sqi
     if sqi < min_sqi:
         return _no_reading(
             f"the pulse is not regular enough (periodicity {sqi:.2f}, need {min_sqi:.2f}). "

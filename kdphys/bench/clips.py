@@ -193,7 +193,7 @@ def synthetic_crops(seeds=SYNTHETIC_SEEDS, hr_bpm=SYNTHETIC_HR_BPM, duration_s: 
     sets = []
     crop_size = model_crop_size()
     for seed, hr in zip(seeds, hr_bpm):
-        path = synthetic_crop_path(seed, hr, duration_s, size)
+        path = synthetic_crop_path(seed, hr, crop_size, duration_s, size)
         if not path.is_file():
             cfg = SyntheticConfig(hr_bpm=hr, duration_s=duration_s, size=tuple(size), seed=seed, motion_px=1.0)
             crops, trace = track_frames((item[0] for item in iter_frames(cfg)), crop_size)
@@ -202,10 +202,10 @@ def synthetic_crops(seeds=SYNTHETIC_SEEDS, hr_bpm=SYNTHETIC_HR_BPM, duration_s: 
     return sets
 
 
-def synthetic_crop_path(seed: int, hr_bpm: float, duration_s: float = SYNTHETIC_DURATION_S,
+def synthetic_crop_path(seed: int, hr_bpm: float, crop_size: int, duration_s: float = SYNTHETIC_DURATION_S,
                         size=SYNTHETIC_SIZE) -> Path:
-    """Cache file of one held-out synthetic clip's crops (at ``model_crop_size()``)."""
-    return bench_dir() / f"synth_{seed}_{hr_bpm:g}_{duration_s:g}_{size[0]}x{size[1]}_{_crop_tag(model_crop_size())}.npz"
+    """Cache file of one held-out synthetic clip's crops cut at ``crop_size`` pixels."""
+    return bench_dir() / f"synth_{seed}_{hr_bpm:g}_{duration_s:g}_{size[0]}x{size[1]}_{_crop_tag(crop_size)}.npz"
 
 
 def real_clip_reference_hr(band_hz: tuple[float, float] = (0.7, 3.5)) -> float:

@@ -314,10 +314,12 @@ def peers_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
 
 
 def int8_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
-    from kdphys.bench.clips import SYNTHETIC_HR_BPM, SYNTHETIC_SEEDS, synthetic_crop_path, synthetic_crops
+    from kdphys.bench.clips import (SYNTHETIC_HR_BPM, SYNTHETIC_SEEDS, model_crop_size, synthetic_crop_path,
+                                    synthetic_crops)
 
     synthetic_crops()                                     # builds the cache files
-    paths = [str(synthetic_crop_path(seed, hr)) for seed, hr in zip(SYNTHETIC_SEEDS, SYNTHETIC_HR_BPM)]
+    crop_size = model_crop_size()
+    paths = [str(synthetic_crop_path(seed, hr, crop_size)) for seed, hr in zip(SYNTHETIC_SEEDS, SYNTHETIC_HR_BPM)]
     r = call("int8", settings.isolate, settings.worker_timeout_s, crops="real", synthetic=paths,
              n_frames=settings.n_frames, repeats=settings.repeats)
     ctx.results["int8"] = r
