@@ -90,6 +90,8 @@ class OptimConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 5.0                # max grad norm, 0 = off
     betas: tuple[float, float] = (0.9, 0.999)
+    schedule: Literal["constant", "cosine"] = "constant"   # cosine: lr * (min + (1-min)(1+cos(pi e/E))/2)
+    min_lr_fraction: float = 0.05         # cosine: the last epoch's lr as a fraction of lr
 
 
 @dataclass

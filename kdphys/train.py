@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from kdphys import signal as sig
-from kdphys.config import DataConfig, LossConfig, TrainConfig, config_from_dict, config_to_dict
+from kdphys.config import DataConfig, LossConfig, OptimConfig, TrainConfig, config_from_dict, config_to_dict
 from kdphys.errors import KDPhysError
 
 LOG_COLUMNS = ("epoch", "train_loss", "train_dilate", "train_pearson", "train_attention", "train_output_kd",
@@ -343,6 +343,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         if sampler is not None:
             sampler.set_epoch(epoch)
         net.train()
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(cfg.optim, epoch, cfg.epochs)
         t0 = time.perf_counter()
         sums = {"loss": 0.0, "dilate": 0.0, "pearson": 0.0, "attention": 0.0, "output_kd": 0.0}
         n_steps = len(train_loader) if not cfg.max_steps_per_epoch else min(len(train_loader), cfg.max_steps_per_epoch)
@@ -380,6 +382,17 @@ def train(cfg: TrainConfig) -> TrainResult:
     return TrainResult(checkpoint=best_path, last_checkpoint=last_path, initial_val=initial_val,
                        best_val_mae_bpm=best_mae, epochs_run=epoch - start_epoch, stopped_early=stopped_early,
                        history=history, model=model)
+
+
+def epoch_lr(optim: OptimConfig, epoch: int, epochs: int) -> float:
+    """Learning rate of epoch 1..epochs: ``optim.lr`` throughout ("constant"), or a cosine from ``optim.lr``
+    at epoch 1 down to ``optim.min_lr_fraction * optim.lr`` at the last epoch ("cosine"). A pure function of
+    the epoch, so that a resumed run continues the same schedule."""
+    if optim.schedule == "constant" or epochs <= 1:
+        return optim.lr
+    progress = (epoch - 1) / (epochs - 1)
+    floor = optim.min_lr_fraction
+    return optim.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def average_buffers(model: torch.nn.Module, world: int) -> None:

@@ -140,3 +140,16 @@ def test_ddp_two_cpu_processes_agree(tiny_root, tmp_path):
     from kdphys.train import build_model
     untrained = build_model("student", {}).state_dict()
     assert any(not torch.equal(untrained[k], v) for k, v in ranks[0]["state"].items() if v.is_floating_point())
+
+
+def test_cosine_schedule_runs_from_lr_to_its_floor_and_constant_stays():
+    from kdphys.config import OptimConfig
+    from kdphys.train import epoch_lr
+
+    cosine = OptimConfig(lr=1e-3, schedule="cosine", min_lr_fraction=0.1)
+    rates = [epoch_lr(cosine, epoch, 5) for epoch in range(1, 6)]
+    assert rates[0] == pytest.approx(1e-3)
+    assert rates[-1] == pytest.approx(1e-4)
+    assert rates[2] == pytest.approx(0.55e-3)                # half-way: the mean of lr and the floor
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert {epoch_lr(OptimConfig(lr=2e-3), epoch, 5) for epoch in range(1, 6)} == {2e-3}
