@@ -38,6 +38,7 @@ class SyntheticSetConfig:
     pulse_amplitude_range: tuple[float, float] = (0.8, 2.0)   # 1 = 0.6 % green peak-to-peak
     nuisance: float = 1.0                 # scales motion, rotation, light drift, flicker, noise (0 = clean)
     crf_choices: tuple[int, ...] = (10, 12, 14)   # H.264 quality per clip; crf >= 18 wipes out most of the pulse
+    pulse_rgb_jitter: float = 0.0         # RMS log-factor on the R and B pulse amplitudes vs green (0 = PBV_RGB)
     seed: int = 0
 
 

@@ -36,9 +36,11 @@ def draw_clip_settings(rng: np.random.Generator, cfg: SyntheticSetConfig, clip_s
     """One clip's SyntheticConfig keyword arguments plus its H.264 crf, drawn from ``rng``.
 
     About a third of the clips get stronger nuisances; ``cfg.nuisance`` scales all of them (0 = clean).
+    With ``cfg.pulse_rgb_jitter`` > 0 the R and B pulse amplitudes (relative to green) are scaled by
+    exp(N(0, jitter)) each: the pulse colour signature differs between cameras and skins.
     """
     k = cfg.nuisance * (3.0 if rng.random() < 0.3 else 1.0)
-    return {
+    settings = {
         "hr_bpm": float(rng.uniform(*cfg.hr_range_bpm)),
         "duration_s": float(cfg.duration_s),
         "size": [int(v) for v in cfg.size_hw],
@@ -59,6 +61,11 @@ def draw_clip_settings(rng: np.random.Generator, cfg: SyntheticSetConfig, clip_s
         "seed": int(clip_seed),
         "crf": int(rng.choice(list(cfg.crf_choices))),
     }
+    if cfg.pulse_rgb_jitter > 0:     # drawn last: sets without jitter keep every other value they had
+        from kdphys.data.synthetic import PBV_RGB
+        red, blue = PBV_RGB[[0, 2]] * np.exp(rng.normal(0.0, cfg.pulse_rgb_jitter, 2))
+        settings["pulse_rgb"] = [float(red), 1.0, float(blue)]
+    return settings
 
 
 def write_split(out_dir: Path, n_clips: int, cfg: SyntheticSetConfig, split: str) -> Path:

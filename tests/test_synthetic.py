@@ -48,6 +48,28 @@ def test_pulse_is_strongest_in_green_and_darkens_skin():
     assert 0.5 * GREEN_PULSE_FRACTION < ptp_green < 2.0 * GREEN_PULSE_FRACTION   # ~0.6 %, physiological
 
 
+def test_pulse_rgb_sets_the_colour_signature_and_training_sets_jitter_it():
+    def channel_amplitudes(pulse_rgb):
+        clip = generate_clip(SyntheticConfig(hr_bpm=80, duration_s=6.0, size=SMALL, seed=5, pulse_rgb=pulse_rgb,
+                                             **QUIET))
+        rel = clip.skin_rgb / clip.skin_rgb.mean(axis=0) - 1.0
+        return np.array([np.polyfit(clip.bvp, rel[:, c], 1)[0] for c in range(3)])
+
+    red_heavy = channel_amplitudes((1.5, 1.0, 0.2))
+    assert red_heavy[0] / red_heavy[1] == pytest.approx(1.5, rel=0.15)     # rounding to uint8 blurs it a bit
+    assert red_heavy[2] / red_heavy[1] == pytest.approx(0.2, abs=0.1)
+
+    from kdphys.config import SyntheticSetConfig
+    from kdphys.synthetic_sets import draw_clip_settings
+    plain = [draw_clip_settings(np.random.default_rng(0), SyntheticSetConfig(), 1) for _ in range(2)]
+    jittered = [draw_clip_settings(rng, SyntheticSetConfig(pulse_rgb_jitter=0.3), 1)
+                for rng in [np.random.default_rng(0)] for _ in range(20)]
+    assert "pulse_rgb" not in plain[0]
+    assert {k: v for k, v in jittered[0].items() if k != "pulse_rgb"} == plain[0]   # other draws unchanged
+    reds = np.array([s["pulse_rgb"][0] for s in jittered])
+    assert all(s["pulse_rgb"][1] == 1.0 for s in jittered) and reds.std() > 0.03 and reds.min() > 0
+
+
 def _polygon_mask(points, shape_hw, grow_px):
     mask = np.zeros(shape_hw, np.uint8)
     cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)

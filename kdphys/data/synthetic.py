@@ -98,6 +98,8 @@ class SyntheticConfig:
         background: "gradient" (random smooth colours), "solid" (background_rgb) or "texture" (tinted bricks).
         background_rgb: colour of the solid background, R, G, B 0..255.
         light_gradient: the light falls by this fraction from the left to the right edge of the frame.
+        pulse_rgb: relative pulse amplitude of R, G, B (green = 1 sets the scale), or None for ``PBV_RGB``.
+            Cameras and skins differ in this signature; training sets jitter it (SyntheticSetConfig).
     """
 
     hr_bpm: float = 72.0
@@ -124,6 +126,7 @@ class SyntheticConfig:
     background: str = "gradient"
     background_rgb: tuple[int, int, int] = (110, 110, 115)
     light_gradient: float = 0.1
+    pulse_rgb: tuple[float, float, float] | None = None
 
     @property
     def n_frames(self) -> int:
@@ -147,6 +150,8 @@ class SyntheticConfig:
             (0 <= self.scale_jitter < 0.5, f"scale_jitter must be in [0, 0.5), got {self.scale_jitter}"),
             (0 <= self.light_gradient < 1, f"light_gradient must be in [0, 1), got {self.light_gradient}"),
             (self.motion_kind in MOTION_KINDS, f"motion_kind must be one of {MOTION_KINDS}, got {self.motion_kind!r}"),
+            (self.pulse_rgb is None or (len(self.pulse_rgb) == 3 and min(self.pulse_rgb) >= 0),
+             f"pulse_rgb must be three amplitudes >= 0 (R, G, B), got {self.pulse_rgb}"),
             (self.background in BACKGROUNDS, f"background must be one of {BACKGROUNDS}, got {self.background!r}"),
         ]
         for ok, message in checks:
@@ -324,7 +329,8 @@ class _Renderer:
         self.noise_tile = (cfg.noise_std * self._rng_noise.standard_normal(
             (height + NOISE_TILE_MARGIN, width + NOISE_TILE_MARGIN, 3), dtype=np.float32))
         self.layer = _build_layer(subject_base(), cfg, rng_layer) if cfg.include_face else None
-        self.pulse_coef = (cfg.pulse_amplitude * GREEN_PULSE_FRACTION * PBV_RGB).astype(np.float32)
+        signature = PBV_RGB if cfg.pulse_rgb is None else np.asarray(cfg.pulse_rgb, dtype=np.float64)
+        self.pulse_coef = (cfg.pulse_amplitude * GREEN_PULSE_FRACTION * signature).astype(np.float32)
         self.centre_frame = np.array([cfg.face_center[0] * width, cfg.face_center[1] * height])
 
     def __len__(self) -> int:
