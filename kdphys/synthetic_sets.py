@@ -23,6 +23,9 @@ import numpy as np
 from kdphys.config import SyntheticSetConfig
 
 SPLIT_SEED_OFFSET = {"train": 0, "val": 100_003, "test": 200_003}
+#: Settings added after sets were first written, with the value that reproduces the older sets: left out of
+#: manifests and fingerprints at that value, so that those sets (and their chunk caches) stay valid.
+LATER_FIELDS_OFF = {"pulse_rgb_jitter": 0.0}
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def write_split(out_dir: Path, n_clips: int, cfg: SyntheticSetConfig, split: str
     seed = cfg.seed + SPLIT_SEED_OFFSET[split]
     rng = np.random.default_rng(seed)
     clips = [draw_clip_settings(rng, cfg, clip_seed=seed * 1000 + i) for i in range(n_clips)]
-    manifest = {"split": split, "set_config": dataclasses.asdict(cfg), "clips": {}}
+    manifest = {"split": split, "set_config": set_config_dict(cfg), "clips": {}}
     for i, settings in enumerate(clips):
         manifest["clips"][f"clip_{i:03d}"] = settings
     manifest_path = out_dir / "manifest.json"
@@ -92,9 +95,18 @@ def write_split(out_dir: Path, n_clips: int, cfg: SyntheticSetConfig, split: str
     return out_dir
 
 
+def set_config_dict(cfg: SyntheticSetConfig) -> dict:
+    """The set's settings as written to manifests, without later fields at their "off" value."""
+    values = dataclasses.asdict(cfg)
+    for key, off in LATER_FIELDS_OFF.items():
+        if values.get(key) == off:
+            values.pop(key)
+    return values
+
+
 def set_fingerprint(cfg: SyntheticSetConfig) -> str:
     """Short hash of the set's settings (chunk caches of different sets never mix)."""
-    text = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
+    text = json.dumps(set_config_dict(cfg), sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 

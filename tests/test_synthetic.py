@@ -185,3 +185,17 @@ def test_write_clip_files_parse(tmp_path):
     assert streamed.is_file()
     no_face = write_clip(SyntheticConfig(include_face=False, duration_s=0.5, size=SMALL), tmp_path, name="nf")
     assert json.loads(no_face.with_suffix(".json").read_text())["hr_bpm"] is None
+
+
+def test_sets_written_before_pulse_rgb_jitter_keep_their_fingerprint():
+    import dataclasses
+    import hashlib
+
+    from kdphys.config import SyntheticSetConfig
+    from kdphys.synthetic_sets import set_config_dict, set_fingerprint
+
+    cfg = SyntheticSetConfig(n_train=3)
+    older = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "pulse_rgb_jitter"}
+    assert set_fingerprint(cfg) == hashlib.sha1(json.dumps(older, sort_keys=True).encode()).hexdigest()[:10]
+    jittered = SyntheticSetConfig(n_train=3, pulse_rgb_jitter=0.3)
+    assert set_config_dict(jittered)["pulse_rgb_jitter"] == 0.3 and set_fingerprint(jittered) != set_fingerprint(cfg)
