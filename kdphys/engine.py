@@ -121,7 +121,7 @@ class Engine:
         self._face: deque[bool] = deque(maxlen=maxlen)
         self._bvp_stream: deque[float] = deque(maxlen=maxlen)       # streamed per-sample BVP
         self._crops: deque[np.ndarray] = deque(maxlen=int(round(self.settings.window_s * fps)))
-        self._segments = SegmentedRunner(self.method, fps) if self._uses_segments() else None
+        self._segments = self._segment_runner(maxlen)
         self._stream = self.method.open_stream() if self._streams() else None
         self._last_crop: np.ndarray | None = None
         self.last_track: TrackResult | None = None
@@ -130,10 +130,22 @@ class Engine:
         self.keyframes: list[tuple[float, np.ndarray]] = []
 
     def _streams(self) -> bool:
-        return self.method.input_kind == "crops" and hasattr(self.method, "open_stream")
+        """Crop methods that ask to be stepped frame by frame (``stream_in_engine``)."""
+        return self.method.input_kind == "crops" and bool(getattr(self.method, "stream_in_engine", False))
 
-    def _uses_segments(self) -> bool:
-        return self.method.input_kind == "crops" and self.keep_all and not self._streams()
+    def _segment_runner(self, max_samples: int | None) -> SegmentedRunner | None:
+        """Crop methods that name their own segments (``engine_segment``: (frames, overlap frames), the
+        student) run in those, live and on uploads; other crop methods run in 20 s segments on uploads and
+        on the crops of the live window otherwise."""
+        if self.method.input_kind != "crops" or self._streams():
+            return None
+        fps = self.settings.fps
+        segment = getattr(self.method, "engine_segment", None)
+        if segment is not None:
+            frames, overlap = segment
+            return SegmentedRunner(self.method, fps, segment_s=frames / fps, overlap_s=overlap / fps,
+                                   max_samples=max_samples)
+        return SegmentedRunner(self.method, fps) if self.keep_all else None
 
     def push(self, rgb: np.ndarray, t_s: float) -> TrackResult:
         """Process one frame.
@@ -199,21 +211,24 @@ class Engine:
 
     def _window(self, n: int | None):
         """Last n samples (all when None) of time, trace (n,3), face flags and BVP from the method."""
+        t0 = time.perf_counter()
         with self._lock:
             t_s = np.fromiter(self._t_s, float)
             trace = np.array(self._trace, dtype=np.float32).reshape(-1, 3)
             face = np.fromiter(self._face, bool)
             stream = np.fromiter(self._bvp_stream, float)
             crops = list(self._crops)
+            # the runner is not thread-safe (live: frames arrive on another thread); its open tail is at
+            # most one segment (128 frames for the student, ~10 ms)
+            segments = self._segments.result() if self._segments is not None and face.any() else None
         if n is not None:
             t_s, trace, face, stream = t_s[-n:], trace[-n:], face[-n:], stream[-n:]
             crops = crops[-n:]
-        t0 = time.perf_counter()
-        bvp = self._method_bvp(trace, face, stream, crops)
+        bvp = self._method_bvp(trace, face, stream, crops, segments)
         self.timer.add("model_window", time.perf_counter() - t0)
         return t_s, trace, face, bvp
 
-    def _method_bvp(self, trace, face, stream, crops) -> np.ndarray:
+    def _method_bvp(self, trace, face, stream, crops, segments) -> np.ndarray:
         fps = self.settings.fps
         if len(trace) < 2 or not face.any():
             return np.zeros(len(trace))
@@ -221,8 +236,8 @@ class Engine:
             return self.method.bvp(fill_gaps(trace), fps)
         if self._stream is not None:
             bvp = stream
-        elif self._segments is not None:
-            bvp = self._segments.result()
+        elif segments is not None:
+            bvp = segments
         else:
             bvp = self.method.bvp(np.stack(crops), fps) if crops else np.zeros(0)
         return _match_length(bvp, len(trace))

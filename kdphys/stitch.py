@@ -9,6 +9,10 @@ length: only the BVP (one float per sample) grows.
     for crop in crops:                     # (S, S, 3) uint8
         runner.push(crop)
     bvp = runner.result()                  # (n_samples,) float64
+
+With ``max_samples`` (live) only the last ``max_samples`` output samples are kept, so memory stays flat in
+time too. The student runs this way in 128-frame segments from a fresh state: the length and the start
+state of its training chunks (docs/DESIGN.md, "Student inference in windows").
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ class SegmentedRunner:
         fps: sample rate of the crops, samples per second.
         segment_s: segment length, seconds.
         overlap_s: overlap between consecutive segments, seconds (cross-faded linearly).
+        max_samples: keep only the last this many output samples (None = all).
     """
 
-    def __init__(self, method: BVPMethod, fps: float, segment_s: float = 20.0, overlap_s: float = 2.0):
+    def __init__(self, method: BVPMethod, fps: float, segment_s: float = 20.0, overlap_s: float = 2.0,
+                 max_samples: int | None = None):
         self.method = method
         self.fps = float(fps)
         self.segment_len = max(int(round(segment_s * fps)), 2)
@@ -37,6 +43,8 @@ class SegmentedRunner:
         self._pending: list[np.ndarray] = []   # crops not yet run, (S, S, 3) each
         self._output = np.zeros(0)             # finished BVP, the last overlap_len samples still open
         self._n_pushed = 0
+        self._dropped = 0                      # output samples trimmed from the front (max_samples)
+        self.max_samples = max_samples
 
     def push(self, crop: np.ndarray) -> None:
         self._pending.append(crop)
@@ -48,6 +56,7 @@ class SegmentedRunner:
         crops = np.stack(self._pending)
         segment = znorm(self.method.bvp(crops, self.fps))
         self._merge(segment)
+        self._trim()
         # Keep the tail so that the next segment starts overlap_len samples before this one ended.
         self._pending = self._pending[len(self._pending) - self.overlap_len:] if self.overlap_len else []
 
@@ -61,17 +70,29 @@ class SegmentedRunner:
         blended = (1.0 - fade_in) * self._output[-n_overlap:] + fade_in * segment[:n_overlap]
         self._output = np.concatenate([head, blended, segment[n_overlap:]])
 
+    def _trim(self) -> None:
+        """Drop output older than max_samples (plus the open overlap, which the next merge needs)."""
+        if self.max_samples is None:
+            return
+        excess = len(self._output) - (self.max_samples + self.overlap_len)
+        if excess > 0:
+            self._output = self._output[excess:]
+            self._dropped += excess
+
     def result(self) -> np.ndarray:
-        """BVP of every pushed sample, (n_pushed,) float64 (the open tail is run on demand)."""
-        covered = len(self._output)
-        missing = self._n_pushed - covered
+        """BVP of every pushed sample, (n_pushed,) float64, or of the last max_samples (the open tail is run
+        on demand)."""
+        n_kept = self._n_pushed - self._dropped
+        missing = n_kept - len(self._output)
         if missing <= 0:
-            return self._output[: self._n_pushed].copy()
-        tail = self._pending
-        if len(tail) < 2:
-            return np.concatenate([self._output, np.zeros(missing)])
-        segment = znorm(self.method.bvp(np.stack(tail), self.fps))
-        saved = self._output
-        self._merge(segment)
-        out, self._output = self._output, saved
-        return out[: self._n_pushed].copy()
+            out = self._output[:n_kept]
+        elif len(self._pending) < 2:
+            out = np.concatenate([self._output, np.zeros(missing)])
+        else:
+            segment = znorm(self.method.bvp(np.stack(self._pending), self.fps))
+            saved = self._output
+            self._merge(segment)
+            out, self._output = self._output[:n_kept], saved
+        if self.max_samples is not None:
+            out = out[-self.max_samples:]
+        return out.copy()

@@ -57,6 +57,15 @@ def test_student_onnx_streaming_graph_matches_torch(tmp_path):
     bvp_onnx, bvp_torch = onnx_method.bvp(crops, 30.0), torch_method.bvp(crops, 30.0)
     assert bvp_onnx.shape == bvp_torch.shape == (40,)
     assert np.corrcoef(bvp_onnx, bvp_torch)[0, 1] > 0.999
+    long_crops = np.concatenate([crops] * 8)                            # 320 frames: three fresh-state windows
+    np.testing.assert_allclose(onnx_method.bvp(long_crops, 30.0), torch_method.bvp(long_crops, 30.0), atol=1e-3)
+
+    from kdphys.engine import Engine, EngineSettings
+    live = Engine(EngineSettings(method="student", history_s=20.0), method=onnx_method)
+    assert live._stream is None                                         # not streamed past its training chunks:
+    assert (live._segments.segment_len, live._segments.overlap_len) == (128, 32)   # 128-frame fresh windows
+    assert live._segments.max_samples == 600                            # live memory bounded by the history
+    assert Engine(method=onnx_method, keep_all=True)._segments.max_samples is None
 
 
 def test_teacher_onnx_matches_torch_and_windows_cover_long_input(tmp_path):

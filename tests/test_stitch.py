@@ -53,3 +53,20 @@ def test_result_can_be_read_repeatedly_while_streaming():
         runner.push(c)
     assert len(runner.result()) == 400
     assert np.allclose(runner.result()[:100], first[:100])
+
+
+def test_max_samples_keeps_the_same_last_samples_in_bounded_memory():
+    crops, _ = _crops(1000)
+    full = SegmentedRunner(MeanGreen(), fps=30.0, segment_s=128 / 30, overlap_s=32 / 30)
+    live = SegmentedRunner(MeanGreen(), fps=30.0, segment_s=128 / 30, overlap_s=32 / 30, max_samples=300)
+    longest = 0
+    for k, c in enumerate(crops, start=1):
+        full.push(c)
+        live.push(c)
+        longest = max(longest, len(live._output))
+        if k in (50, 299, 300, 301, 777, 1000):           # before, at and after the first trim; open tails
+            expected = full.result()[-300:]
+            got = live.result()
+            assert got.shape == (min(k, 300),)
+            np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert longest <= 300 + 32

@@ -4,10 +4,12 @@
     bvp = method.bvp(crops, fps=30.0)           # crops (n_frames, S, S, 3) uint8 RGB -> (n_frames,)
     stream = method.open_stream()               # StudentMethod only: stream.step(crop) -> float per frame
 
-``from_file`` returns a ``StudentMethod`` (adds ``open_stream``, which the engine uses to stream) for a
-student and a plain ``NeuralMethod`` for the teacher. Whole sequences run in overlapping windows of ``window_len`` frames (the teacher needs a clip; the
-student is causal, so a window only costs it a short warm-up): each window's output is z-scored and
-cross-faded into the next over ``overlap_len`` frames. Crops of another size are resized to the model's
+``from_file`` returns a ``StudentMethod`` (adds ``open_stream``) for a student and a plain
+``NeuralMethod`` for the teacher. Whole sequences run in overlapping windows of ``window_len`` frames, each
+from a fresh state (the teacher needs a clip; the student was trained on 128-frame chunks from a fresh
+state and reads worse when streamed for longer, see docs/DESIGN.md): each window's output is z-scored and
+cross-faded into the next over ``overlap_len`` frames. The engine runs the student in such windows too
+(``StudentMethod.engine_segment``), live and on uploads. Crops of another size are resized to the model's
 crop size; crops at another frame rate are mapped to the model's 30 fps by nearest frame and the output
 interpolated back. Weights load with ``torch.load(weights_only=True)``.
 
@@ -122,15 +124,15 @@ class NeuralMethod(BVPMethod):
             bvp_model = self.bvp(np.asarray(x)[idx], MODEL_FPS)
             return znorm(np.interp(np.arange(n_frames) / fps, t_model, bvp_model))
         frames = _to_float_frames(x, self.crop_size)
-        if self.session is not None:                     # the ONNX student streams through everything
-            stream = OnnxStudentStream(self.session)
-            return znorm([stream.step_float(f) for f in frames])
         starts = window_starts(n_frames, self.window_len, self.overlap_len)
         outputs = [self._run_window(frames[s:s + self.window_len]) for s in starts]
         return overlap_add(n_frames, starts, outputs)
 
     def _run_window(self, frames: np.ndarray) -> np.ndarray:
-        """(T, 3, S, S) float32 -> (T,) BVP with the torch model."""
+        """(T, 3, S, S) float32 -> (T,) BVP, from a fresh state (torch model, or the ONNX step graph)."""
+        if self.session is not None:
+            stream = OnnxStudentStream(self.session)
+            return np.array([stream.step_float(f) for f in frames], dtype=np.float64)
         import torch
         n = len(frames)
         if self.kind == "teacher" and n < 4:            # the teacher needs a few frames: repeat the last
@@ -142,7 +144,20 @@ class NeuralMethod(BVPMethod):
 
 
 class StudentMethod(NeuralMethod):
-    """NeuralMethod for the causal student, which can also stream: the engine uses ``open_stream``."""
+    """NeuralMethod for the causal student, which can also stream (``open_stream``, one frame per call).
+
+    The engine does not stream it (``stream_in_engine`` False): it runs it in ``engine_segment`` =
+    (window_len, overlap_len) frame segments from a fresh state, the length and start of the training
+    chunks; streamed past them, the release student's real-clip SNR fell from -0.1 to -2.1 dB
+    (docs/DESIGN.md).
+    """
+
+    stream_in_engine = False
+
+    @property
+    def engine_segment(self) -> tuple[int, int]:
+        """(segment frames, overlap frames) the engine runs the student in."""
+        return self.window_len, self.overlap_len
 
     def open_stream(self):
         """Frame-by-frame runner: ``.step(crop (S, S, 3) uint8) -> float``, ``.reset()``."""
