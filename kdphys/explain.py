@@ -73,11 +73,10 @@ def available_methods(weights_dir: Path | None = None) -> list[str]:
     return [name for name, s in model_status(weights_dir).items() if s.available]
 
 
-#: Whether the shipped student has passed the real-clip check of weights/MODEL_CARD.md (HR within 1 bpm of
-#: the oximeter, in the app). The release's distilled student (synthetic faces only, skin-only crops, run
-#: in 128-frame windows) gives "no reading" on the sample clip (SNR -0.9 dB passes, periodicity 0.39 < 0.40);
-#: the same student without distillation reads it 0.04 bpm off. So the app starts with POS and offers the
-#: student as experimental.
+#: Whether the app may start with the student. The release's distilled student passes the real-clip check
+#: of weights/MODEL_CARD.md on uploads (71.4 bpm vs the oximeter's 71.1, tests/test_pipeline_real.py) but
+#: has not been checked live through WebRTC (VP8) in the browser yet (benchmarks/live_vp8.py --method
+#: student, then the live browser test): until then the app starts with POS and offers the student.
 STUDENT_VALIDATED_ON_REAL_VIDEO = False
 
 

@@ -1,8 +1,7 @@
 """The shipped weights: present, checksummed, and the student ONNX graph equals the torch student.
 
-The issue-7 bound (student HR on the real clip within 1 bpm, in the app) is met by student-nokd.pt and
-asserted in tests/test_pipeline_real.py; the distilled student.pt gives "no reading" there (periodicity
-0.39 < 0.40, weights/MODEL_CARD.md), so no test asserts it for that file yet.
+The issue-7 bound (student HR on the real clip within 1 bpm, in the app) is asserted for student.onnx and
+student-nokd.pt in tests/test_pipeline_real.py.
 """
 
 import numpy as np

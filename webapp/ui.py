@@ -20,8 +20,8 @@ GENERIC_ERROR = ("Something went wrong while processing this input, so no heart 
 METHOD_LABELS = {"student": "Student (2D CNN, distilled)", "teacher": "Teacher (3D CNN)",
                  "pos": "POS (classical)", "chrom": "CHROM (classical)", "green": "Green channel (classical)"}
 
-STUDENT_EXPERIMENTAL = ("Default: POS. The distilled student is experimental: trained on synthetic faces only, "
-                        "it does not yet read real faces reliably (see About, model card).")
+STUDENT_EXPERIMENTAL = ("Default: POS. The distilled student is experimental: trained on synthetic faces only "
+                        "and checked on one real video (see About, model card).")
 
 
 def method_label(name: str) -> str:
