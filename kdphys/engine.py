@@ -11,8 +11,8 @@ The upload page and ``analyze_video`` feed the same engine as fast as frames dec
 keeps the whole waveform); the live page feeds it from the webcam and reads it about once a second.
 
 Pipeline per frame: FaceTracker (ROI + skin mask + crop) -> UniformResampler (true timestamps onto a grid
-at ``fps``) -> per-sample buffers (skin RGB trace, face flag, crops or streamed BVP) -> on demand: method
-BVP -> signal.preprocess (detrend + band-pass) -> quality.assess -> HrReading.
+at ``fps``) -> per-sample buffers (skin RGB trace, face flag, crops or a crop method's segmented BVP) ->
+on demand: method BVP -> signal.preprocess (detrend + band-pass) -> quality.assess -> HrReading.
 """
 
 from __future__ import annotations
@@ -119,25 +119,19 @@ class Engine:
         self._t_s: deque[float] = deque(maxlen=maxlen)
         self._trace: deque[np.ndarray] = deque(maxlen=maxlen)       # (3,) float32, NaN when no face
         self._face: deque[bool] = deque(maxlen=maxlen)
-        self._bvp_stream: deque[float] = deque(maxlen=maxlen)       # streamed per-sample BVP
         self._crops: deque[np.ndarray] = deque(maxlen=int(round(self.settings.window_s * fps)))
         self._segments = self._segment_runner(maxlen)
-        self._stream = self.method.open_stream() if self._streams() else None
         self._last_crop: np.ndarray | None = None
         self.last_track: TrackResult | None = None
         self.frames_in = 0
         self.max_faces = 0
         self.keyframes: list[tuple[float, np.ndarray]] = []
 
-    def _streams(self) -> bool:
-        """Crop methods that ask to be stepped frame by frame (``stream_in_engine``)."""
-        return self.method.input_kind == "crops" and bool(getattr(self.method, "stream_in_engine", False))
-
     def _segment_runner(self, max_samples: int | None) -> SegmentedRunner | None:
         """Crop methods that name their own segments (``engine_segment``: (frames, overlap frames), the
         student) run in those, live and on uploads; other crop methods run in 20 s segments on uploads and
         on the crops of the live window otherwise."""
-        if self.method.input_kind != "crops" or self._streams():
+        if self.method.input_kind != "crops":
             return None
         fps = self.settings.fps
         segment = getattr(self.method, "engine_segment", None)
@@ -187,9 +181,7 @@ class Engine:
             crop = np.zeros((self.crop_size,) * 2 + (3,), np.uint8)
         self._last_crop = crop
         t0 = time.perf_counter()
-        if self._stream is not None:
-            self._bvp_stream.append(float(self._stream.step(crop)))
-        elif self._segments is not None:
+        if self._segments is not None:
             self._segments.push(crop)
         else:
             self._crops.append(crop)
@@ -216,27 +208,24 @@ class Engine:
             t_s = np.fromiter(self._t_s, float)
             trace = np.array(self._trace, dtype=np.float32).reshape(-1, 3)
             face = np.fromiter(self._face, bool)
-            stream = np.fromiter(self._bvp_stream, float)
             crops = list(self._crops)
             # the runner is not thread-safe (live: frames arrive on another thread); its open tail is at
             # most one segment (128 frames for the student, ~10 ms)
             segments = self._segments.result() if self._segments is not None and face.any() else None
         if n is not None:
-            t_s, trace, face, stream = t_s[-n:], trace[-n:], face[-n:], stream[-n:]
+            t_s, trace, face = t_s[-n:], trace[-n:], face[-n:]
             crops = crops[-n:]
-        bvp = self._method_bvp(trace, face, stream, crops, segments)
+        bvp = self._method_bvp(trace, face, crops, segments)
         self.timer.add("model_window", time.perf_counter() - t0)
         return t_s, trace, face, bvp
 
-    def _method_bvp(self, trace, face, stream, crops, segments) -> np.ndarray:
+    def _method_bvp(self, trace, face, crops, segments) -> np.ndarray:
         fps = self.settings.fps
         if len(trace) < 2 or not face.any():
             return np.zeros(len(trace))
         if self.method.input_kind == "trace":
             return self.method.bvp(fill_gaps(trace), fps)
-        if self._stream is not None:
-            bvp = stream
-        elif segments is not None:
+        if segments is not None:
             bvp = segments
         else:
             bvp = self.method.bvp(np.stack(crops), fps) if crops else np.zeros(0)
@@ -347,7 +336,7 @@ def fill_gaps(trace: np.ndarray) -> np.ndarray:
 
 
 def _match_length(bvp: np.ndarray, n: int) -> np.ndarray:
-    """Pad (edge) or cut a BVP to n samples; the streamed BVP and the trace can differ by a sample."""
+    """Pad (edge) or cut a BVP to n samples; the segmented BVP and the trace can differ by a sample."""
     bvp = np.asarray(bvp, dtype=np.float64)
     if len(bvp) >= n:
         return bvp[len(bvp) - n:]

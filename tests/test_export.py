@@ -62,8 +62,8 @@ def test_student_onnx_streaming_graph_matches_torch(tmp_path):
 
     from kdphys.engine import Engine, EngineSettings
     live = Engine(EngineSettings(method="student", history_s=20.0), method=onnx_method)
-    assert live._stream is None                                         # not streamed past its training chunks:
-    assert (live._segments.segment_len, live._segments.overlap_len) == (128, 32)   # 128-frame fresh windows
+    # not streamed past its training chunks: 128-frame fresh-state windows
+    assert (live._segments.segment_len, live._segments.overlap_len) == (128, 32)
     assert live._segments.max_samples == 600                            # live memory bounded by the history
     assert Engine(method=onnx_method, keep_all=True)._segments.max_samples is None
 

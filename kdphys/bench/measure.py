@@ -320,10 +320,11 @@ def _warm(engine, video: Path) -> None:
 def live_pipeline(video: str, name: str = "student-onnx", max_frames: int | None = None,
                   onnx_path: str | None = None) -> dict:
     """The live path as fast as it goes: decode -> LiveSession.process (face tracking, crop, resampling,
-    model step, ROI drawing) -> LiveSession.status once per second of video (HR, quality, waveform).
+    model segments, ROI drawing) -> LiveSession.status once per second of video (HR, quality, waveform).
 
     Returns fps (frames / wall s) and ms/frame per stage: decode, face (tracker), model (resample +
-    model step), draw+other (rest of process()), reading (status()).
+    the student's 128-frame segments as they fill), draw+other (rest of process()), reading (status(),
+    which also runs the student's open segment).
     """
     from kdphys.live import LiveSession
     from kdphys.video import iter_frames

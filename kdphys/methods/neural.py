@@ -146,13 +146,10 @@ class NeuralMethod(BVPMethod):
 class StudentMethod(NeuralMethod):
     """NeuralMethod for the causal student, which can also stream (``open_stream``, one frame per call).
 
-    The engine does not stream it (``stream_in_engine`` False): it runs it in ``engine_segment`` =
-    (window_len, overlap_len) frame segments from a fresh state, the length and start of the training
-    chunks; streamed past them, the release student's real-clip SNR fell from -0.1 to -2.1 dB
-    (docs/DESIGN.md).
+    The engine does not stream it: it runs it in ``engine_segment`` = (window_len, overlap_len) frame
+    segments from a fresh state, the length and start of the training chunks; streamed past them, the
+    release no-distillation student's real-clip SNR in the app fell from 0.0 to -2.1 dB (docs/DESIGN.md).
     """
-
-    stream_in_engine = False
 
     @property
     def engine_segment(self) -> tuple[int, int]:
