@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from any
 
 from kdphys import paths, signal as sig  # noqa: E402
 from kdphys.analysis import analyze_video  # noqa: E402
-from kdphys.engine import Engine, EngineSettings  # noqa: E402
 from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
 
 BAND_HZ = (0.7, 3.5)
@@ -32,10 +31,8 @@ MAX_LAG_S = 1.5
 
 def skin_trace(video: Path) -> tuple[np.ndarray, np.ndarray]:
     """(t_s (n,), mean skin RGB (n, 3)) on the engine's 30 Hz grid."""
-    engine = Engine(EngineSettings(method="pos"), keep_all=True)
-    analyze_video(video, engine=engine)
-    t_s, trace, _face, _bvp = engine._window(None)
-    return t_s, trace
+    snapshot = analyze_video(video, method="pos").snapshot
+    return snapshot.t_s, snapshot.trace
 
 
 def channel_amplitudes(trace: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, float, float]:
