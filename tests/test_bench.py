@@ -81,3 +81,20 @@ def test_remux_repeated_makes_a_longer_video(tmp_path):
     info = probe(out)
     assert info.n_frames == 45
     assert info.duration_s == pytest.approx(1.5, abs=0.05)
+
+
+def test_upload_cpu_bound_is_duration_over_cpu_per_core():
+    from kdphys.bench.suite import upload_cpu_bound
+
+    assert upload_cpu_bound({"duration_s": 60.0, "cpu_s": 6.0, "cores": 2}) == pytest.approx(20.0)
+    assert upload_cpu_bound({"duration_s": 60.0, "cpu_s": 3.0, "cores": 1}) == pytest.approx(20.0)
+    assert upload_cpu_bound({"duration_s": 60.0, "error": "x"}) is None
+
+
+def test_upload_record_counts_cpu_of_all_threads_within_the_cores_wall_allows():
+    from kdphys.paths import SAMPLE_VIDEO
+
+    r = measure.upload(str(SAMPLE_VIDEO), name="pos")
+    assert r["frames"] > 500 and r["wall_s"] > 0 and r["cores"] >= 1
+    # CPU time is process-wide: positive, and no more than every core busy for the whole wall time.
+    assert 0.0 < r["cpu_s"] <= r["wall_s"] * r["cores"] * 1.05 + 0.05

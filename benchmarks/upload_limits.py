@@ -1,0 +1,216 @@
+"""Why uploads stop near 12x real time on 2 cores: the landmarker's cost, threads, and detection cadence.
+
+    .venv/bin/python benchmarks/upload_limits.py                  # all three parts, ~1 min
+    .venv/bin/python benchmarks/upload_limits.py --parts cadence --methods pos student
+
+Prints three tables (figures vary a little with machine load):
+
+1. cost: MediaPipe FaceLandmarker (``kdphys.face.FaceLandmarkDetector``) per call on the sample clip's
+   640x480 frames, wall and process CPU ms, with the tracker's cadence (one call in ``detect_every``
+   frames) turned into ms per frame and seconds per minute of video.
+2. threads: the landmarker on 40 frames, a pure-Python loop, and both at once in two threads. If the two
+   overlapped, "both" would take about as long as the longer one; if it is near their sum, a background
+   landmarker thread cannot take the landmarker off the critical path.
+3. cadence: the real clip's reading in the app (engine, quality gate) when the landmarks are refreshed
+   every K frames and held in between (``FaceTracker``, the shipped scheme, K = 5), and when they are
+   interpolated linearly between detections K frames apart (needs the next detection first: possible on
+   uploads only; the crop box follows the interpolated landmarks). Detections are computed once for every
+   frame and replayed, so every row sees the same landmarker output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
+
+from kdphys import paths  # noqa: E402
+from kdphys.engine import Engine, EngineSettings  # noqa: E402
+from kdphys.face import (FaceLandmarkDetector, FaceObservation, FaceTracker, TrackerSettings,  # noqa: E402
+                         TrackResult, _landmark_box, _mask_window, crop_square_skin, skin_mask)
+from kdphys.methods import get_method  # noqa: E402
+from kdphys.methods.base import crop_size_for  # noqa: E402
+from kdphys.video import iter_frames  # noqa: E402
+
+SHIPPED_DETECT_EVERY = TrackerSettings().detect_every
+
+
+def load_clip(video: Path) -> list[tuple[np.ndarray, float]]:
+    """All frames of ``video`` as (RGB (H, W, 3) uint8, t_s) pairs (the 20 s sample clip: ~550 MB)."""
+    return [(frame.rgb, frame.t_s) for frame in iter_frames(video)]
+
+
+def landmarker_cost(detector: FaceLandmarkDetector, frames: list[np.ndarray]) -> dict[str, float]:
+    """Median over 3 passes of wall and process-CPU ms per ``detect`` call (after one warm-up call)."""
+    detector.detect(frames[0])
+    walls, cpus = [], []
+    for _ in range(3):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for frame in frames:
+            detector.detect(frame)
+        walls.append((time.perf_counter() - t0) / len(frames) * 1e3)
+        cpus.append((time.process_time() - c0) / len(frames) * 1e3)
+    return {"wall_ms": float(np.median(walls)), "cpu_ms": float(np.median(cpus))}
+
+
+def _python_loop(n: int = 3_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def thread_overlap(detector: FaceLandmarkDetector, frames: list[np.ndarray]) -> dict[str, float]:
+    """Seconds for the landmarker over ``frames``, a pure-Python loop, and both in two threads at once."""
+    def landmarks():
+        for frame in frames:
+            detector.detect(frame)
+
+    detector.detect(frames[0])
+    t0 = time.perf_counter()
+    landmarks()
+    alone_lm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _python_loop()
+    alone_py = time.perf_counter() - t0
+    worker = threading.Thread(target=landmarks)
+    t0 = time.perf_counter()
+    worker.start()
+    _python_loop()
+    worker.join()
+    both = time.perf_counter() - t0
+    return {"landmarker_s": alone_lm, "python_s": alone_py, "both_s": both}
+
+
+class _Replay:
+    """Detector that returns precomputed observations, one per frame index (set by the tracker)."""
+
+    def __init__(self, observations: list[FaceObservation | None]):
+        self.observations = observations
+        self.index = 0
+
+    def detect(self, rgb: np.ndarray) -> FaceObservation | None:
+        return self.observations[self.index]
+
+
+class HeldReplayTracker(FaceTracker):
+    """The shipped ``FaceTracker`` (landmarks held between detections) on replayed detections."""
+
+    def __init__(self, settings: TrackerSettings, observations: list[FaceObservation | None]):
+        self._replay = _Replay(observations)
+        self._n = 0
+        super().__init__(settings, detector=self._replay)
+
+    def update(self, rgb: np.ndarray) -> TrackResult:
+        self._replay.index = self._n
+        self._n += 1
+        return super().update(rgb)
+
+
+class InterpolatedReplayTracker:
+    """Landmarks detected every ``every`` frames (smoothed as FaceTracker does) and interpolated linearly in
+    between; mask, crop box and skin mean rebuilt from them on every frame. Needs every frame to have a
+    face (the sample clip has)."""
+
+    def __init__(self, settings: TrackerSettings, observations: list[FaceObservation | None], every: int):
+        self.settings = settings
+        self._n = 0
+        keys = list(range(0, len(observations), every))
+        if keys[-1] != len(observations) - 1:
+            keys.append(len(observations) - 1)
+        smoother = FaceTracker(settings, detector=_Replay(observations))
+        held, landmarks = None, []
+        for k in keys:
+            new = np.asarray(observations[k].landmarks_px, np.float32)
+            held = new if held is None else smoother._smooth_landmarks(held, new)
+            landmarks.append(held)
+        self._keys, self._landmarks = np.array(keys), landmarks
+
+    def update(self, rgb: np.ndarray) -> TrackResult:
+        i = self._n
+        self._n += 1
+        j = int(np.searchsorted(self._keys, i, side="right")) - 1
+        if self._keys[j] == i or j + 1 >= len(self._keys):
+            lm = self._landmarks[j]
+        else:
+            w = (i - self._keys[j]) / (self._keys[j + 1] - self._keys[j])
+            lm = ((1.0 - w) * self._landmarks[j] + w * self._landmarks[j + 1]).astype(np.float32)
+        mask = skin_mask(lm, rgb.shape[:2])
+        x0, y0, x1, y1 = _landmark_box(lm)
+        side = self.settings.box_scale * max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        box = np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], np.float32)
+        crop = crop_square_skin(rgb, mask, box, self.settings.crop_size)
+        rows, cols = _mask_window(mask)
+        mean = cv2.mean(rgb[rows, cols], mask=np.ascontiguousarray(mask[rows, cols], np.uint8))
+        return TrackResult("tracking", box, crop, np.array(mean[:3]), mask, 1, bool(i in self._keys), lm)
+
+
+def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]]) -> str:
+    """The app's whole-clip reading of ``clip`` through an upload engine that uses ``tracker``."""
+    engine = Engine(EngineSettings(method=method), tracker=tracker, keep_all=True)
+    for rgb, t_s in clip:
+        engine.push(rgb, t_s)
+    r = engine.snapshot().reading
+    if r.hr_bpm is None:
+        return r.reason.split(". ")[0]      # "no reading: <why> (<figure>, need <gate>)"
+    return f"{r.hr_bpm:.1f} bpm, SNR {r.snr_db:+.2f} dB ({r.quality})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--video", type=Path, default=paths.SAMPLE_VIDEO)
+    parser.add_argument("--parts", nargs="+", default=["cost", "threads", "cadence"],
+                        choices=["cost", "threads", "cadence"])
+    parser.add_argument("--methods", nargs="+", default=["pos", "student"])
+    parser.add_argument("--held", nargs="+", type=int, default=[4, 5, 6, 7, 8, 10])
+    parser.add_argument("--interpolated", nargs="+", type=int, default=[5, 10, 15, 20])
+    args = parser.parse_args(argv)
+
+    clip = load_clip(args.video)
+    frames = [rgb for rgb, _ in clip]
+    detector = FaceLandmarkDetector()
+    if "cost" in args.parts:
+        c = landmarker_cost(detector, frames[:60])
+        per_frame = c["cpu_ms"] / SHIPPED_DETECT_EVERY
+        print("| landmarker call, wall ms | CPU ms | detect_every | CPU ms / frame | CPU s per minute of video |")
+        print("|---|---|---|---|---|")
+        print(f"| {c['wall_ms']:.2f} | {c['cpu_ms']:.2f} | {SHIPPED_DETECT_EVERY} | {per_frame:.2f} | "
+              f"{per_frame * 30 * 60 / 1e3:.2f} |\n")
+    if "threads" in args.parts:
+        o = thread_overlap(detector, frames[:40])
+        print("| landmarker alone s | Python loop alone s | both in two threads s | sum s | overlap |")
+        print("|---|---|---|---|---|")
+        hidden = (o["landmarker_s"] + o["python_s"] - o["both_s"]) / min(o["landmarker_s"], o["python_s"])
+        print(f"| {o['landmarker_s']:.3f} | {o['python_s']:.3f} | {o['both_s']:.3f} | "
+              f"{o['landmarker_s'] + o['python_s']:.3f} | {100 * hidden:.0f} % of the shorter hidden |\n")
+    if "cadence" in args.parts:
+        observations = [detector.detect(rgb) for rgb in frames]
+        if any(o is None for o in observations):
+            print("cadence: the landmarker misses a face on some frames of this video; the interpolated rows "
+                  "need a face on every frame.")
+            return
+        print(f"{args.video.name}: reading in the app by landmark refresh cadence")
+        print("| method | landmarks | every K frames | reading |")
+        print("|---|---|---|---|")
+        for method in args.methods:
+            crop_size = crop_size_for([get_method(method)], EngineSettings().crop_size)
+            for k in args.held:
+                tracker = HeldReplayTracker(TrackerSettings(crop_size=crop_size, detect_every=k), observations)
+                shipped = " (shipped)" if k == SHIPPED_DETECT_EVERY else ""
+                print(f"| {method} | held{shipped} | {k} | {reading_with(method, tracker, clip)} |", flush=True)
+            for k in args.interpolated:
+                tracker = InterpolatedReplayTracker(TrackerSettings(crop_size=crop_size), observations, k)
+                print(f"| {method} | interpolated | {k} | {reading_with(method, tracker, clip)} |", flush=True)
+    detector.close()
+
+
+if __name__ == "__main__":
+    main()
