@@ -647,7 +647,11 @@ def _find_encoder(codec: str) -> str | None:
 def _encoder_options(encoder: str, crf: float | None, width: int, height: int, fps: float) -> dict[str, str]:
     """FFmpeg encoder options for a quality level (crf: lower is better; None = encoder default)."""
     if encoder == "libx264":
-        return {"preset": "fast", **({"crf": f"{crf:g}"} if crf is not None else {})}
+        # mbtree off: with x264's macroblock-tree rate control the bytes differed from run to run for the same
+        # frames (also with threads=1; more often when frames arrive slowly, as a renderer sends them), so a
+        # synthetic set rebuilt from its seeds came out different. Data and evaluations must be reproducible
+        # from their seeds (tests/test_video.py).
+        return {"preset": "fast", "x264-params": "mbtree=0", **({"crf": f"{crf:g}"} if crf is not None else {})}
     if encoder == "libvpx-vp9":
         return {"crf": f"{31 if crf is None else crf:g}", "b": "0", "deadline": "good", "cpu-used": "4"}
     if encoder == "libvpx":
