@@ -89,6 +89,21 @@ def test_build_writes_chunks_and_reuses_them(tmp_path, detector):
         assert z["crops"].shape == (T, 24, 24, 3)
 
 
+def test_video_rewritten_in_place_is_not_served_from_the_old_chunks(tmp_path, detector):
+    import os
+
+    _write_ubfc2(tmp_path / "ubfc" / "subject1", n=32)
+    ds = UBFCrPPG(tmp_path / "ubfc")
+    cache = _cache(tmp_path, detector)
+    first = cache.build(ds, progress=False)
+    video = tmp_path / "ubfc" / "subject1" / "vid.avi"
+    write_video(video, _face_frames(32, blank=set(range(32))), FPS, codec="mjpeg")   # same path, no face now
+    os.utime(video, ns=(video.stat().st_atime_ns, video.stat().st_mtime_ns + 1_000_000))  # coarse clocks
+    second = cache.build(ds, progress=False)
+    assert cache.last_report.records_built == 1 and cache.last_report.frames_decoded == 32
+    assert second == [] and first[0].parent != cache.record_dir("ubfc-rppg", ds.records()[0])
+
+
 def test_interrupted_build_is_redone(tmp_path, detector):
     _write_ubfc2(tmp_path / "ubfc" / "subject1", n=32)
     ds = UBFCrPPG(tmp_path / "ubfc")

@@ -13,7 +13,8 @@ Layout on disk, one folder per record and settings::
                                                  manifest.json      written last: the record is complete
 
 ``key`` is the SHA-1 of the cache format version, dataset name, record id, the record's source path,
-crop size, chunk length, fps and every ``TrackerSettings`` field. A record whose folder has a
+its size and modification time (a video rewritten in place, e.g. a regenerated synthetic set, gets new
+chunks instead of the old video's), crop size, chunk length, fps and every ``TrackerSettings`` field. A record whose folder has a
 manifest listing existing chunk files is reused without decoding a frame; anything else (missing,
 interrupted build) is rebuilt. Chunk numbers keep their position in the record, so gaps show the
 chunks dropped because the face was lost (counted in the manifest as ``chunks_dropped_face_lost``).
@@ -85,8 +86,11 @@ class ChunkCache:
     # ---------------------------------------------------------------------------------------- keys
     def key_params(self, dataset_name: str, record: VideoRecord) -> dict[str, Any]:
         """Everything the chunks of ``record`` depend on (hashed into the key)."""
+        source = Path(record.video_path).resolve()
+        stat = source.stat() if source.is_file() else None     # a rewritten video gets new chunks
         return {"format": CACHE_FORMAT, "dataset": dataset_name, "record_id": record.record_id,
-                "source": str(Path(record.video_path).resolve()), "crop_size": self.crop_size,
+                "source": str(source), "source_bytes": stat and stat.st_size,
+                "source_mtime_ns": stat and stat.st_mtime_ns, "crop_size": self.crop_size,
                 "chunk_len": self.chunk_len, "fps": self.fps,
                 "tracker": dataclasses.asdict(self.tracker_settings)}
 
