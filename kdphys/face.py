@@ -24,6 +24,11 @@ Pieces:
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
+import re
+import sys
+import tempfile
 import threading
 import weakref
 from dataclasses import dataclass
@@ -150,7 +155,8 @@ class FaceLandmarkDetector:
             min_face_presence_confidence=min_confidence,
         )
         try:
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            with quiet_native_stderr():
+                self._landmarker = vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as err:
             raise WeightsError(
                 f"Could not load the face landmark model {path}: {err}. The file may be truncated or not a "
@@ -202,6 +208,41 @@ class FaceLandmarkDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+#: What MediaPipe's C++ code (absl logging) and TF Lite print to stderr each time a landmarker is made:
+#: information, not problems. Filtered by ``quiet_native_stderr``; every other line is passed on.
+BENIGN_NATIVE_STDERR = (
+    re.compile(r"^WARNING: Logging before InitGoogle\(\) is written to STDERR$"),
+    re.compile(r"^W0000 .*face_landmarker_graph\.cc:\d+\] Sets FaceBlendshapesGraph acceleration to xnnpack"),
+    re.compile(r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$"),
+    re.compile(r"^W0000 .*inference_feedback_manager\.cc:\d+\] Feedback manager requires a model with a single "
+               r"signature inference"),
+)
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Capture what native code writes to file descriptor 2 inside the block; afterwards write back every
+    line that is not in ``BENIGN_NATIVE_STDERR``. Nothing is lost: other threads' stderr in the same moment
+    is passed on too. Python-level ``sys.stderr`` writes are flushed first and not affected otherwise."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                captured.seek(0)
+                text = captured.read().decode(errors="replace")
+                kept = [line for line in text.splitlines()
+                        if line.strip() and not any(p.search(line) for p in BENIGN_NATIVE_STDERR)]
+                if kept:
+                    os.write(2, ("\n".join(kept) + "\n").encode())
 
 
 def _close_landmarker(landmarker) -> None:

@@ -363,3 +363,19 @@ def test_settings_validation():
         TrackerSettings(smoothing=0.0)
     with pytest.raises(ValueError, match="detect_every"):
         TrackerSettings(detect_every=0)
+
+
+def test_making_a_landmarker_prints_no_mediapipe_chatter_but_other_stderr_passes(capfd):
+    import os
+
+    from kdphys.face import quiet_native_stderr
+
+    face.FaceLandmarkDetector().close()
+    err = capfd.readouterr().err
+    assert "W0000" not in err and "XNNPACK delegate" not in err and "InitGoogle" not in err
+    with quiet_native_stderr():
+        os.write(2, b"W0000 00:00:1.0 1 inference_feedback_manager.cc:121] Feedback manager requires a model "
+                    b"with a single signature inference. Disabling support for feedback tensors.\n")
+        os.write(2, b"E0000 something real went wrong\n")
+    err = capfd.readouterr().err
+    assert err == "E0000 something real went wrong\n"
