@@ -153,9 +153,10 @@ class InterpolatedReplayTracker:
         return TrackResult("tracking", box, crop, np.array(mean[:3]), mask, 1, bool(i in self._keys), lm)
 
 
-def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]]) -> str:
-    """The app's whole-clip reading of ``clip`` through an upload engine that uses ``tracker``."""
-    engine = Engine(EngineSettings(method=method), tracker=tracker, keep_all=True)
+def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]], model=None) -> str:
+    """The app's whole-clip reading of ``clip`` through an upload engine that uses ``tracker`` (and the
+    method object ``model`` instead of the shipped one of that name, when given)."""
+    engine = Engine(EngineSettings(method=method), tracker=tracker, method=model, keep_all=True)
     for rgb, t_s in clip:
         engine.push(rgb, t_s)
     r = engine.snapshot().reading
