@@ -228,8 +228,13 @@ def quiet_native_stderr():
     line that is not in ``BENIGN_NATIVE_STDERR``. Nothing is lost: other threads' stderr in the same moment
     is passed on too. Python-level ``sys.stderr`` writes are flushed first and not affected otherwise."""
     with _STDERR_LOCK:
-        sys.stderr.flush()
-        saved = os.dup(2)
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:               # no stderr at all (closed fd 2): nothing to quieten
+            yield
+            return
         with tempfile.TemporaryFile() as captured:
             os.dup2(captured.fileno(), 2)
             try:
