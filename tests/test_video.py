@@ -406,8 +406,9 @@ def test_h264_available_via_libx264():
 
 
 def test_h264_output_does_not_depend_on_how_fast_frames_arrive(tmp_path):
-    # x264's frame threads made the bytes depend on timing: synthetic sets rendered frame by frame (slow)
-    # came out different in every run. Rendered clips must be reproducible from their seeds.
+    # x264's macroblock-tree rate control made the bytes differ between runs, most often when frames arrive
+    # slowly (a renderer's pace): synthetic sets came out different in every run. They must be reproducible
+    # from their seeds.
     import time
 
     from kdphys.data.synthetic import SyntheticConfig, generate_clip

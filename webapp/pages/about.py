@@ -34,21 +34,24 @@ def main() -> None:
         "- The face is tracked with MediaPipe landmarks; forehead and cheeks give the signal; the neural "
         "models see a 36×36 crop of that skin only.\n"
         "- A PhysNet-style **3D-CNN teacher** is distilled into a causal **2D-CNN student** (25 k "
-        "parameters) that runs frame by frame in 4-second windows: through *attention-guided 3D→2D "
+        "parameters) that reads 4-second windows of frames (128): through *attention-guided 3D→2D "
         "distillation* the student learns where the teacher looks (paired feature-map attention).\n"
         "- The pulse waveform is detrended and band-passed (0.7–3.5 Hz, 42–210 bpm); the heart rate is the "
         "spectral peak, cross-checked against beat intervals and against harmonics.\n"
         "- A quality gate (SNR, autocorrelation SQI, face present, liveness) shows **no reading** instead "
         "of a guess.\n"
-        "- Classical **POS** (Wang et al. 2017) runs without any training and is the fallback.")
+        "- Classical **POS** (Wang et al. 2017) runs without any training and is the default: on real "
+        "video it is more reliable than the student so far (model card).")
     st.subheader("Limits")
     st.markdown(
         "- Needs a still, frontal, evenly lit face for 10 s or more; motion, talking, flicker, strong make-up "
         "and very dark or overexposed video lower the quality or give no reading.\n"
         "- Heart rate only (beats per minute averaged over a window); no SpO₂, blood pressure or arrhythmia "
         "detection.\n"
-        "- Accuracy was measured on public research datasets and one shipped clip; it can be worse for "
-        "people, cameras and lighting unlike those.")
+        "- Accuracy was measured on synthetic face videos and on one real webcam clip with a finger "
+        "pulse-oximeter reference (the shipped sample); the code reads the public rPPG datasets (UBFC-rPPG, "
+        "PURE, MMPD) but has not been evaluated on them yet. It can be worse for people, cameras and lighting "
+        "unlike those.")
     st.subheader("Intended use and data")
     st.markdown(
         "Demonstrations, teaching and research on camera-based vital signs. Videos are analysed in memory "
