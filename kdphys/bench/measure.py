@@ -308,13 +308,14 @@ def _engine(name: str, keep_all: bool, onnx_path: str | None = None):
 
 
 def _warm(engine, video: Path) -> None:
-    """One landmarker call and one model step before timing (first calls allocate)."""
+    """One landmarker call and one short model run, the way the engine runs it, before timing (first
+    calls allocate)."""
     from kdphys.video import iter_frames
 
     frame = next(iter(iter_frames(video)))
     engine.tracker.detector.detect(frame.rgb)
-    if hasattr(engine.method, "open_stream"):
-        engine.method.open_stream().step(np.zeros((72, 72, 3), np.uint8))
+    if engine.method.input_kind == "crops":
+        engine.method.bvp(np.zeros((8, engine.crop_size, engine.crop_size, 3), np.uint8), engine.settings.fps)
 
 
 def live_pipeline(video: str, name: str = "student-onnx", max_frames: int | None = None,
@@ -370,12 +371,18 @@ def live_pipeline(video: str, name: str = "student-onnx", max_frames: int | None
             "peak_rss_mb": peak_rss_mb(), "peak_delta_mb": peak_rss_mb() - rss0}
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS reports it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None) -> dict:
     """analyze_video on a file with a pre-built engine (model and landmarker loading excluded).
 
     Returns wall s, multiple of real time (video duration / wall), CPU s of the whole process during the
-    analysis (all threads: main, decoder, MediaPipe's), per-stage seconds from the analysis, HR, peak RSS of this process during the analysis (VmHWM, reset after loading) and its rise over the
-    RSS after loading the models (ru_maxrss where VmHWM cannot be reset)."""
+    analysis (all threads: main, decoder, MediaPipe's) and the cores it may use, per-stage seconds from the
+    analysis, HR, peak RSS of this process during the analysis (VmHWM, reset after loading) and its rise
+    over the RSS after loading the models (ru_maxrss where VmHWM cannot be reset)."""
     from kdphys.analysis import analyze_video
 
     preload_modules()
@@ -390,7 +397,8 @@ def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None)
     return {"model": name, "weights": state, "source": source, "video": Path(video).name,
             "duration_s": duration, "frames": result.frames_decoded, "wall_s": wall,
             "x_realtime": duration / wall if wall > 0 else None,
-            "cpu_s": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), "timings_s": {k: float(v) for k, v in result.timings_s.items()},
+            "cpu_s": cpu, "cores": usable_cores(),
+            "timings_s": {k: float(v) for k, v in result.timings_s.items()},
             "hr_bpm": result.snapshot.reading.hr_bpm, "reason": result.snapshot.reading.reason,
             "rss_after_load_mb": rss0, "peak_rss_mb": peak_rss_mb(), "peak_delta_mb": peak_rss_mb() - rss0,
             "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}

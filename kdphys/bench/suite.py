@@ -233,19 +233,20 @@ def upload_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
             t.add(name, None, None, None, None, None, None, None, None, None, None, _err(r), None)
             continue
         ts = r["timings_s"]
-        t.add(name, r["wall_s"], r["x_realtime"], r["cpu_s"], upload_cpu_bound(r), ts.get("decode"), ts.get("face"),
-              ts.get("model"),
-              ts.get("model_window", 0.0) + ts.get("signal", 0.0), r["peak_rss_mb"], r["peak_delta_mb"],
-              r["hr_bpm"] if r["hr_bpm"] is not None else "no reading", r["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
+        t.add(name, r["wall_s"], r["x_realtime"], r["cpu_s"], upload_cpu_bound(r), ts.get("decode"),
+              ts.get("face"), ts.get("model"), ts.get("model_window", 0.0) + ts.get("signal", 0.0),
+              r["peak_rss_mb"], r["peak_delta_mb"], r["hr_bpm"] if r["hr_bpm"] is not None else "no reading",
+              r["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
     cores = next((r["cores"] for r in results.values() if not _err(r)), None)
-    t.notes.append(f"Video: the real clip looped to {settings.upload_s:.0f} s ({video}). kdphys.analysis.analyze_video "
-                   "with an engine built beforehand (landmarker and model loaded and warmed up outside the "
-                   "timing). CPU s: process CPU time during the analysis, all threads (main, decoder, MediaPipe's). "
+    t.notes.append(f"Video: the real clip looped to {settings.upload_s:.0f} s ({video}). "
+                   "kdphys.analysis.analyze_video with an engine built beforehand (landmarker and model loaded and "
+                   "warmed up outside the timing). CPU s: process CPU time during the analysis, all threads "
+                   "(main, decoder, MediaPipe's). "
                    f"x bound: video duration / (CPU s / {cores} cores), the multiple of real time that the same "
-                   "work could reach if it were spread perfectly over every core. Peak RSS: VmHWM of the fresh process during the analysis (reset after loading); rise: over its "
-                   "RSS after loading. HR: the looped video jumps every 20 s (pulse phase breaks), so the "
-                   "whole-recording quality gate may give no reading; the HR rows of the models table are on the "
-                   "unlooped clip.")
+                   "work could reach if it were spread perfectly over every core. Peak RSS: VmHWM of the fresh "
+                   "process during the analysis (reset after loading); rise: over its RSS after loading. HR: the "
+                   "looped video jumps every 20 s (pulse phase breaks), so the whole-recording quality gate may "
+                   "give no reading; the HR rows of the models table are on the unlooped clip.")
     return [t]
 
 

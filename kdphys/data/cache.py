@@ -14,9 +14,9 @@ Layout on disk, one folder per record and settings::
 
 ``key`` is the SHA-1 of the cache format version, dataset name, record id, the record's source path,
 its size and modification time (a video rewritten in place, e.g. a regenerated synthetic set, gets new
-chunks instead of the old video's), crop size, chunk length, fps and every ``TrackerSettings`` field. A record whose folder has a
-manifest listing existing chunk files is reused without decoding a frame; anything else (missing,
-interrupted build) is rebuilt. Chunk numbers keep their position in the record, so gaps show the
+chunks instead of the old video's), crop size, chunk length, fps and every ``TrackerSettings`` field. A
+record whose folder has a manifest listing existing chunk files is reused without decoding a frame;
+anything else (missing, interrupted build) is rebuilt. Chunk numbers keep their position in the record, so gaps show the
 chunks dropped because the face was lost (counted in the manifest as ``chunks_dropped_face_lost``).
 Files are plain ``np.savez`` (uncompressed: fast random reads while training), written atomically.
 """
