@@ -48,6 +48,7 @@ class ValResult:
     mae_bpm: float         # heart-rate MAE over validation videos, bpm
     rmse_bpm: float
     n_clips: int           # validation videos
+    videos: list = field(default_factory=list)   # per video: (record id, reference HR, predicted HR), bpm
 
 
 @dataclass
@@ -211,15 +212,26 @@ def validate(model: torch.nn.Module, loader: DataLoader, data: DataConfig, loss_
         refs += list(bvp.cpu().numpy())
     model.train(was_training)
     record_ids = getattr(loader.dataset, "record_ids", None) or list(range(len(preds)))
-    errors = []
+    videos = _video_heart_rates(preds, refs, record_ids, data)
+    errors = np.asarray([pred - ref for _, ref, pred in videos])
+    return ValResult(loss=loss_sum / max(len(preds), 1), mae_bpm=float(np.abs(errors).mean()),
+                     rmse_bpm=float(np.sqrt((errors**2).mean())), n_clips=len(errors), videos=videos)
+
+
+def _video_heart_rates(preds: list[np.ndarray], refs: list[np.ndarray], record_ids: list,
+                      data: DataConfig) -> list[tuple[object, float, float]]:
+    """Per validation video: (record id, reference HR, predicted HR) in bpm.
+
+    ``preds`` / ``refs``: one (T,) BVP per chunk, in loader order; ``record_ids``: the video of each chunk.
+    Each video's chunks are joined in order and read by the app's spectral estimator in ``data.band_hz``.
+    """
+    out = []
     for rec in dict.fromkeys(record_ids):
         idx = [i for i, r in enumerate(record_ids) if r == rec]
         pred, ref = np.concatenate([preds[i] for i in idx]), np.concatenate([refs[i] for i in idx])
-        errors.append(sig.spectral_hr_bpm(pred, data.fps, data.band_hz)
-                      - sig.spectral_hr_bpm(ref, data.fps, data.band_hz))
-    errors = np.asarray(errors)
-    return ValResult(loss=loss_sum / max(len(preds), 1), mae_bpm=float(np.abs(errors).mean()),
-                     rmse_bpm=float(np.sqrt((errors**2).mean())), n_clips=len(errors))
+        out.append((rec, sig.spectral_hr_bpm(ref, data.fps, data.band_hz),
+                    sig.spectral_hr_bpm(pred, data.fps, data.band_hz)))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ logging

@@ -9,6 +9,7 @@ import csv
 import os
 import socket
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,6 +64,10 @@ def test_student_training_lowers_validation_loss_and_mae(tiny_root):
     initial, best = result.initial_val, min(result.history[1:], key=lambda r: r["val_loss"])
     assert best["val_loss"] < initial.loss - 0.05, (initial, result.history)
     assert result.best_val_mae_bpm < initial.mae_bpm, (initial, result.history)
+    # the per-video heart rates are what the MAE is made of
+    assert len(initial.videos) == initial.n_clips >= 2
+    assert np.mean([abs(p - r) for _, r, p in initial.videos]) == pytest.approx(initial.mae_bpm)
+    assert all(40.0 <= r <= 210.0 for _, r, _ in initial.videos)     # references in the HR band, bpm
     ckpt = torch.load(result.checkpoint, weights_only=True)
     assert ckpt["kind"] == "student" and ckpt["config"]["mode"] == "student"
     assert ckpt["best_val_mae_bpm"] == pytest.approx(result.best_val_mae_bpm)
