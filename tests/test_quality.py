@@ -122,3 +122,18 @@ def test_noise_in_long_windows_gives_no_reading():
         for _ in range(40):
             readings += assess(rng.standard_normal(int(seconds * FPS)), FPS, 1.0).hr_bpm is not None
     assert readings == 0
+
+
+def test_weak_pulses_need_closer_beat_intervals():
+    """Readings below min_snr_db (they pass only through the long-window gate) use the weak-pulse gap limit."""
+    s = QualitySettings()
+    assert s.max_disagreement_bpm(s.min_snr_db - 0.1) == s.weak_pulse_max_peak_disagreement_bpm < \
+        s.max_peak_disagreement_bpm == s.max_disagreement_bpm(s.min_snr_db)
+    x = ppg(72)                                                      # 20 s at 30 fps, SNR far above 0 dB
+    no_gap_allowed = -1.0                                            # |spectral - beat-interval HR| is never below it
+    weak_everywhere = QualitySettings(min_snr_db=60.0, long_window_min_snr_db=-2.0,
+                                      weak_pulse_max_peak_disagreement_bpm=no_gap_allowed)
+    r = assess(x, FPS, 1.0, weak_everywhere)
+    assert r.hr_bpm is None and "ambiguous" in r.reason and r.snr_db < 60.0
+    assert assess(x, FPS, 1.0, QualitySettings(weak_pulse_max_peak_disagreement_bpm=no_gap_allowed)).hr_bpm == \
+        pytest.approx(72, abs=1.0)                                   # strong pulse: the usual 8 bpm limit
