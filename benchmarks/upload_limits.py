@@ -1,7 +1,8 @@
-"""Why uploads stop near 12x real time on 2 cores: the landmarker's cost, threads, and detection cadence.
+"""Why uploads stop near 12x real time on 2 cores: the landmarker's cost, threads, detection cadence, processes.
 
     .venv/bin/python benchmarks/upload_limits.py                  # all three parts, ~1 min
     .venv/bin/python benchmarks/upload_limits.py --parts cadence --methods pos student
+    .venv/bin/python benchmarks/upload_limits.py --parts process  # a landmarker process, best case (~1 min)
 
 Prints three tables (figures vary a little with machine load):
 
@@ -16,12 +17,19 @@ Prints three tables (figures vary a little with machine load):
    interpolated linearly between detections K frames apart (needs the next detection first: possible on
    uploads only; the crop box follows the interpolated landmarks). Detections are computed once for every
    frame and replayed, so every row sees the same landmarker output.
+4. process (not in the default parts; ~1 min): the best case of a landmarker in its own process, on the
+   bench's 60 s upload video (``kdphys.bench.clips.long_video``, student ONNX): the shipped upload; the
+   upload with its detections replayed (the landmarker's cost gone); the landmarker alone on every
+   ``detect_every``-th frame in a second process (frames preloaded: no decoding, no transfer); and the last
+   two at once. "Both done" is what a perfectly pipelined two-process upload could reach.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -165,16 +173,90 @@ def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]], mod
     return f"{r.hr_bpm:.1f} bpm, SNR {r.snr_db:+.2f} dB ({r.quality})"
 
 
+def _landmarker_process(frames_path: str, start, results) -> None:
+    """Second process of ``process_bound``: load the frames and a landmarker, wait for ``start``, detect on
+    every frame, put (wall s, CPU s) on ``results``."""
+    frames = np.load(frames_path)
+    detector = FaceLandmarkDetector()
+    detector.detect(frames[0])
+    start.wait()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for frame in frames:
+        detector.detect(frame)
+    results.put((time.perf_counter() - t0, time.process_time() - c0))
+    detector.close()
+
+
+def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
+    """(wall s, CPU s) of: the shipped upload, the upload with replayed detections, the landmarker alone in a
+    second process, and ("both", "upload in both", "landmarker in both") the last two at once."""
+    from kdphys.analysis import analyze_video
+    from kdphys.bench.clips import long_video
+    from kdphys.bench.measure import _engine, _warm
+
+    video = long_video(seconds)
+    detector = FaceLandmarkDetector()
+    frames = [frame.rgb for frame in iter_frames(video)]
+    observations = [detector.detect(rgb) if i % SHIPPED_DETECT_EVERY == 0 else None for i, rgb in enumerate(frames)]
+    detector.close()
+    out: dict[str, tuple[float, float]] = {}
+
+    def upload(replayed: bool) -> tuple[float, float]:
+        engine, _, _ = _engine("student-onnx", keep_all=True)
+        _warm(engine, video)
+        if replayed:
+            engine.tracker = HeldReplayTracker(TrackerSettings(crop_size=engine.tracker.settings.crop_size),
+                                               observations)
+        t0, c0 = time.perf_counter(), time.process_time()
+        analyze_video(video, settings=engine.settings, engine=engine)
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    out["shipped upload"] = upload(False)
+    out["upload, detections replayed"] = upload(True)
+    spawn = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames_path = str(Path(tmp) / "frames.npy")
+        np.save(frames_path, np.stack(frames[::SHIPPED_DETECT_EVERY]))
+        del frames
+        for together in (False, True):
+            start, results = spawn.Event(), spawn.Queue()
+            worker = spawn.Process(target=_landmarker_process, args=(frames_path, start, results))
+            worker.start()
+            time.sleep(10.0)                                  # imports and model loading, outside the timing
+            t0 = time.perf_counter()
+            start.set()
+            if together:
+                out["upload in both"] = upload(True)
+            landmarker = results.get(timeout=300)
+            worker.join()
+            if together:
+                out["landmarker in both"] = landmarker
+                out["both"] = (time.perf_counter() - t0, out["upload in both"][1] + landmarker[1])
+            else:
+                out["landmarker process alone"] = landmarker
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--video", type=Path, default=paths.SAMPLE_VIDEO)
     parser.add_argument("--parts", nargs="+", default=["cost", "threads", "cadence"],
-                        choices=["cost", "threads", "cadence"])
+                        choices=["cost", "threads", "cadence", "process"])
     parser.add_argument("--methods", nargs="+", default=["pos", "student"])
     parser.add_argument("--held", nargs="+", type=int, default=[4, 5, 6, 7, 8, 10])
     parser.add_argument("--interpolated", nargs="+", type=int, default=[5, 10, 15, 20])
     args = parser.parse_args(argv)
 
+    if "process" in args.parts:
+        upload_s = 60.0
+        print(f"| {upload_s:.0f} s upload (student ONNX), landmarker every {SHIPPED_DETECT_EVERY} frames | wall s | "
+              "CPU s | x real time |")
+        print("|---|---|---|---|")
+        for name, (wall, cpu) in process_bound(upload_s).items():
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} | {upload_s / wall:.1f} |", flush=True)
+        print()
+        if args.parts == ["process"]:
+            return
     clip = load_clip(args.video)
     frames = [rgb for rgb, _ in clip]
     detector = FaceLandmarkDetector()
