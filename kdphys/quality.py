@@ -72,7 +72,7 @@ class QualitySettings:
     400 trials per case: at 15, 20 and 30 s, white, pink and constant noise read in at most 0.25% of
     trials at -2 dB (0% at 0 dB), while a pulse at input SNR -1.5 dB reads correctly in 52-54% instead
     of 38-44%, wrongly in at most 1% either way (before the weak-pulse rule below; with it, 500 trials:
-    48-52% correct, at most 0.6% wrong).
+    47-52% correct, at most 0.6% wrong).
     max_peak_disagreement_bpm: largest allowed |spectral HR - beat-interval HR|, bpm.
     weak_pulse_max_peak_disagreement_bpm: the same for readings whose SNR is below min_snr_db (those
     that pass only through the long-window gate), bpm. The sample clip sent through VP8 and read by the
