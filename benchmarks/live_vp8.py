@@ -40,8 +40,11 @@ FPS = 30.0
 LOOPS = 3
 
 
-def vp8_roundtrip(frames: list[np.ndarray], bitrate: float, fps: float = FPS) -> list[np.ndarray]:
-    """Encode (n, H, W, 3) uint8 RGB frames at ``fps`` with VP8 at ``bitrate`` bit/s and decode them again."""
+def vp8_roundtrip(frames: list[np.ndarray], bitrate: float, fps: float = FPS,
+                  noise_sensitivity: int = 0) -> list[np.ndarray]:
+    """Encode (n, H, W, 3) uint8 RGB frames at ``fps`` with VP8 at ``bitrate`` bit/s and decode them again.
+    ``noise_sensitivity``: libvpx's temporal denoiser (0 off, 1 luma only, 4 adaptive: what Chrome's WebRTC
+    VP8 encoder uses for camera video on desktop)."""
     import av
 
     buf = io.BytesIO()
@@ -49,7 +52,8 @@ def vp8_roundtrip(frames: list[np.ndarray], bitrate: float, fps: float = FPS) ->
     stream = out.add_stream("libvpx", rate=int(fps))
     stream.height, stream.width = frames[0].shape[:2]
     stream.pix_fmt, stream.bit_rate = "yuv420p", int(bitrate)
-    stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+                      "noise-sensitivity": str(int(noise_sensitivity))}
     for frame in frames:
         for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
             out.mux(packet)
@@ -116,6 +120,8 @@ def main() -> None:
                         help="frame rates sent (the 30 fps clip thinned to 15, 10 ...)")
     parser.add_argument("--offsets", type=float, nargs="+", default=[0.0],
                         help="where in the clip the loop starts, s")
+    parser.add_argument("--noise-sensitivity", type=int, default=0,
+                        help="libvpx temporal denoiser: 0 off, 1 luma, 4 adaptive (Chrome's choice for cameras)")
     parser.add_argument("--alt-gate", nargs="+", default=[], metavar="NAME=VALUE",
                         help="also read the same frames with these QualitySettings fields changed")
     args = parser.parse_args()
@@ -124,7 +130,8 @@ def main() -> None:
         gates[" ".join(args.alt_gate)] = parse_gate(args.alt_gate)
     clip, _, _ = read_video(paths.SAMPLE_VIDEO)
     clip = list(clip)
-    print(f"sample clip x{LOOPS}, method {args.method}, live window default {LiveSettings().engine.window_s:.0f} s")
+    print(f"sample clip x{LOOPS}, method {args.method}, live window default {LiveSettings().engine.window_s:.0f} s, "
+          f"VP8 noise sensitivity {args.noise_sensitivity}")
     print("| gate | loop start | bitrate | camera fps | window | seconds with a reading | first reading | "
           "median / max error vs oximeter (bpm) | readings off > 3 / > 5 bpm |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -134,7 +141,7 @@ def main() -> None:
         offset = int(round(offset_s * FPS)) % len(clip)
         sent = ((clip[offset:] + clip[:offset]) * LOOPS)[::step]
         for _ in range(args.repeats if bitrate > 0 else 1):
-            frames = sent if bitrate <= 0 else vp8_roundtrip(sent, bitrate, FPS / step)
+            frames = sent if bitrate <= 0 else vp8_roundtrip(sent, bitrate, FPS / step, args.noise_sensitivity)
             for (gate, w), rows in run(frames, args.method, args.windows, len(clip), step, offset, gates).items():
                 errs = np.array([abs(hr - ref) for _, hr, ref in rows if hr is not None])
                 totals[gate, w] += (errs.size, int(np.sum(errs > 3.0)), int(np.sum(errs > 5.0)))
