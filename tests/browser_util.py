@@ -32,6 +32,15 @@ FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-me
                      "--allow-loopback-in-peer-connection"]
 SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots"
 HR_PATTERN = re.compile(r"Heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")
+#: Wraps the browser's RTCPeerConnection so that the page's connections can be asked for statistics.
+TRACK_CONNECTIONS = """(() => { const Original = window.RTCPeerConnection; if (!Original || window.__pcs) return;
+  window.__pcs = []; function Tracked(...args) { const pc = new Original(...args); window.__pcs.push(pc); return pc; }
+  Tracked.prototype = Original.prototype; Object.setPrototypeOf(Tracked, Original);
+  window.RTCPeerConnection = Tracked; })();"""
+OUTBOUND_VIDEO = """async () => { const out = []; for (const pc of (window.__pcs || [])) { const stats = await pc.getStats();
+  const codecs = {}; stats.forEach(r => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
+  stats.forEach(r => { if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({codec: codecs[r.codecId],
+    encoder: r.encoderImplementation, bytes: r.bytesSent, t_ms: r.timestamp}); }); } return out; }"""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -138,6 +147,7 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
         browser = launch_chromium(pw, FAKE_CAMERA_FLAGS + [f"--use-file-for-fake-video-capture={y4m}"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.add_init_script(TRACK_CONNECTIONS)
             page.goto(f"{url}/live", wait_until="domcontentloaded")
             wait_for_text(page, r"Live webcam", 30)
             result["app_navigation"] = "Analyze a video" in page.inner_text("body")   # main.py's st.navigation
@@ -153,6 +163,8 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
             hr = wait_for_text(page, HR_PATTERN, max(timeout_s - (time.monotonic() - started), 5))
             result["hr_bpm"] = float(hr.group(1))
             result["hr_after_s"] = round(time.monotonic() - started, 1)
+            with contextlib.suppress(Exception):
+                result["codec"] = frame.evaluate(OUTBOUND_VIDEO)[0]["codec"]     # what the browser sends
             text = page.inner_text("body")
             m = re.search(r"Frames processed\s*([0-9]+)", text)
             result["frames_processed"] = int(m.group(1)) if m else None

@@ -2,6 +2,7 @@
 
 Frames stay in memory: the callback converts each WebRTC frame to RGB, pushes it with its true
 timestamp into this browser session's engine and sends back the frame with the tracked ROI drawn on it.
+The browser is asked to send H.264 rather than VP8 (webapp/webrtc_codecs.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from kdphys.explain import default_method, model_status
 from kdphys.live import LiveSession
 from webapp import plots, ui
+from webapp.webrtc_codecs import prefer_video_codecs
 
 SESSION_KEY = "live_session"
 #: No STUN/TURN servers: works offline on localhost (and on a LAN); see README to expose the app.
@@ -72,6 +74,7 @@ def _show_status(session: LiveSession) -> None:
 def _camera(session: LiveSession) -> bool:
     """The webrtc video component bound to this session; True while the camera is streaming."""
     try:
+        prefer_video_codecs()          # H.264 before VP8: Chrome's VP8 denoiser smooths the pulse away
         ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
                               media_stream_constraints={"video": True, "audio": False},
                               video_frame_callback=_frame_callback(session), async_processing=True)

@@ -1,0 +1,134 @@
+"""The live page in a real browser: heart rates shown over time, by the video codec the browser sends.
+
+    .venv/bin/python benchmarks/live_browser.py                               # H264,VP8 and VP8,H264; 2 x 120 s
+    .venv/bin/python benchmarks/live_browser.py --codecs VP8,H264 --seconds 60 --repeats 1
+
+Each run starts `streamlit run webapp/main.py` with KDPHYS_LIVE_VIDEO_CODECS set to one preference order
+(webapp/webrtc_codecs.py), opens the live page in Debian's Chromium with its fake camera playing the
+sample clip (looped, as in tests/test_browser.py), presses START and every 5 s records the page's heart
+rate (or its "no reading" reason) and the browser's outbound video statistics (codec, encoder, bit rate).
+Each run is a private network namespace (`unshare -rn`, loopback 127.0.0.2; nothing leaves the machine)
+and needs Debian's Chromium (`bash setup.sh --dev`). Needs 2-3 minutes per run; prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))   # run from anywhere without installing
+
+from kdphys import paths  # noqa: E402
+from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from webapp.webrtc_codecs import ENV_VAR  # noqa: E402
+
+SAMPLE_EVERY_S = 5.0
+def reference_hr_bpm() -> float:
+    """The oximeter's HR over the whole sample clip, bpm (the looped clip repeats it)."""
+    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
+    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
+    return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
+
+
+def one_run(y4m: Path, seconds: float) -> dict:
+    """Inside the namespace: the live page for ``seconds`` after START; samples every SAMPLE_EVERY_S."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_util import (FAKE_CAMERA_FLAGS, HR_PATTERN, OUTBOUND_VIDEO, TRACK_CONNECTIONS, _webrtc_frame,
+                                    launch_chromium, streamlit_server, wait_for_text)
+
+    samples, last = [], None
+    with streamlit_server(host="127.0.0.2") as url, sync_playwright() as pw:
+        browser = launch_chromium(pw, FAKE_CAMERA_FLAGS + [f"--use-file-for-fake-video-capture={y4m}"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.add_init_script(TRACK_CONNECTIONS)
+            page.goto(f"{url}/live", wait_until="domcontentloaded")
+            wait_for_text(page, r"Live webcam", 30)
+            frame = _webrtc_frame(page, 45)
+            frame.get_by_role("button", name=re.compile("start", re.I)).click()
+            started = time.monotonic()
+            while time.monotonic() - started < seconds:
+                time.sleep(SAMPLE_EVERY_S)
+                stats = (frame.evaluate(OUTBOUND_VIDEO) or [None])[0]
+                text = page.inner_text("body")
+                hr = HR_PATTERN.search(text)
+                reason = re.search(r"no reading: ([^.\n]*)", text)
+                kbps = None
+                if stats and last and stats["t_ms"] > last["t_ms"]:
+                    kbps = 8.0 * (stats["bytes"] - last["bytes"]) / (stats["t_ms"] - last["t_ms"])
+                last = stats or last
+                samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
+                                "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
+                                "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
+        finally:
+            browser.close()
+    return {"samples": samples}
+
+
+def run_in_namespace(codecs: str, y4m: Path, seconds: float) -> dict:
+    """One run in a private network namespace with KDPHYS_LIVE_VIDEO_CODECS=codecs; its JSON result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        inner = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec {sys.executable} {Path(__file__).resolve()} "
+                 f"--inner --y4m {y4m} --seconds {seconds} --out {out}")
+        env = {**os.environ, ENV_VAR: codecs}
+        proc = subprocess.run(["unshare", "-rn", "sh", "-c", inner], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=seconds + 180)
+        if not out.is_file():
+            raise SystemExit(f"the run with {codecs} failed:\n{proc.stderr[-2000:]}")
+        return json.loads(out.read_text())
+
+
+def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
+    samples = result["samples"]
+    shown = [(s["t_s"], s["hr_bpm"]) for s in samples if s["hr_bpm"] is not None]
+    errors = np.array([abs(hr - ref_hr) for _, hr in shown])
+    sent = {f"{s['codec']} ({s['encoder']})" for s in samples if s["codec"]}
+    kbps = [s["kbps"] for s in samples if s["kbps"] is not None]
+    first = f"{shown[0][0]:.0f} s" if shown else "never"
+    err = f"{np.median(errors):.1f} / {errors.max():.1f}" if errors.size else "-"
+    return (f"| {codecs} | {', '.join(sorted(sent)) or '?'} | {np.median(kbps) if kbps else float('nan'):.0f} | "
+            f"{len(shown)}/{len(samples)} | {first} | {err} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codecs", nargs="+", default=["H264,VP8", "VP8,H264"],
+                        help="KDPHYS_LIVE_VIDEO_CODECS values to compare")
+    parser.add_argument("--seconds", type=float, default=120.0, help="how long each run samples after START")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--y4m", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.inner:
+        args.out.write_text(json.dumps(one_run(args.y4m, args.seconds)))
+        return
+    from tests.browser_util import write_y4m
+
+    ref_hr = reference_hr_bpm()
+    print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; the page sampled every {SAMPLE_EVERY_S:.0f} s for "
+          f"{args.seconds:.0f} s after START")
+    print("| preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        y4m = Path(tmp) / "face.y4m"
+        write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)
+        for _ in range(args.repeats):
+            for codecs in args.codecs:
+                print(summary_row(codecs, run_in_namespace(codecs, y4m, args.seconds), ref_hr), flush=True)
+
+
+if __name__ == "__main__":
+    main()
