@@ -6,7 +6,9 @@
 Each run starts `streamlit run webapp/main.py` with KDPHYS_LIVE_VIDEO_CODECS set to one preference order
 (webapp/webrtc_codecs.py), opens the live page in Debian's Chromium with its fake camera playing the
 sample clip (looped, as in tests/test_browser.py), presses START and every 5 s records the page's heart
-rate (or its "no reading" reason) and the browser's outbound video statistics (codec, encoder, bit rate).
+rate (or its "no reading" reason), the achieved fps and the browser's outbound video statistics (codec,
+encoder, bit rate); the CPU of the streamlit server and of Chromium (all their processes) is measured from
+the first sample to the last (server: decoding, the live engine, re-encoding the video sent back).
 Each run is a private network namespace (`unshare -rn`, loopback 127.0.0.2; nothing leaves the machine)
 and needs Debian's Chromium (`bash setup.sh --dev`). Needs 2-3 minutes per run; prints a table.
 """
@@ -33,6 +35,22 @@ from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E
 from webapp.webrtc_codecs import ENV_VAR  # noqa: E402
 
 SAMPLE_EVERY_S = 5.0
+SERVER, BROWSER = r"streamlit run", r"chrom"        # command-line patterns for the CPU columns
+def process_cpu_s(pattern: str) -> float:
+    """CPU seconds (user + system) so far of every process whose command line matches ``pattern``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+            if re.search(pattern, cmd):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):      # the process ended meanwhile
+            continue
+    return total
+
+
 def reference_hr_bpm() -> float:
     """The oximeter's HR over the whole sample clip, bpm (the looped clip repeats it)."""
     frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
@@ -58,6 +76,7 @@ def one_run(y4m: Path, seconds: float) -> dict:
             frame = _webrtc_frame(page, 45)
             frame.get_by_role("button", name=re.compile("start", re.I)).click()
             started = time.monotonic()
+            cpu0 = None
             while time.monotonic() - started < seconds:
                 time.sleep(SAMPLE_EVERY_S)
                 stats = (frame.evaluate(OUTBOUND_VIDEO) or [None])[0]
@@ -68,12 +87,19 @@ def one_run(y4m: Path, seconds: float) -> dict:
                 if stats and last and stats["t_ms"] > last["t_ms"]:
                     kbps = 8.0 * (stats["bytes"] - last["bytes"]) / (stats["t_ms"] - last["t_ms"])
                 last = stats or last
+                if cpu0 is None:               # from the first sample on (connection set up)
+                    cpu0 = (time.monotonic(), process_cpu_s(SERVER), process_cpu_s(BROWSER))
+                fps = re.search(r"Achieved fps\s*([0-9.]+)", text)
                 samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
+                                "fps": float(fps.group(1)) if fps else None,
                                 "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
                                 "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
+            wall = time.monotonic() - cpu0[0]
+            cpu = {"server_core_pct": 100 * (process_cpu_s(SERVER) - cpu0[1]) / wall,
+                   "browser_core_pct": 100 * (process_cpu_s(BROWSER) - cpu0[2]) / wall}
         finally:
             browser.close()
-    return {"samples": samples}
+    return {"samples": samples, **cpu}
 
 
 def run_in_namespace(codecs: str, y4m: Path, seconds: float) -> dict:
@@ -98,8 +124,10 @@ def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
     kbps = [s["kbps"] for s in samples if s["kbps"] is not None]
     first = f"{shown[0][0]:.0f} s" if shown else "never"
     err = f"{np.median(errors):.1f} / {errors.max():.1f}" if errors.size else "-"
+    fps = [s["fps"] for s in samples if s["fps"] is not None]
     return (f"| {codecs} | {', '.join(sorted(sent)) or '?'} | {np.median(kbps) if kbps else float('nan'):.0f} | "
-            f"{len(shown)}/{len(samples)} | {first} | {err} |")
+            f"{len(shown)}/{len(samples)} | {first} | {err} | {np.median(fps) if fps else float('nan'):.1f} | "
+            f"{result['server_core_pct']:.0f} / {result['browser_core_pct']:.0f} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,8 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     ref_hr = reference_hr_bpm()
     print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; the page sampled every {SAMPLE_EVERY_S:.0f} s for "
           f"{args.seconds:.0f} s after START")
-    print("| preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) |")
-    print("|---|---|---|---|---|---|")
+    print("| preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "
+          "page fps | CPU % of a core: server / browser |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         y4m = Path(tmp) / "face.y4m"
         write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)

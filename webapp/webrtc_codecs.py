@@ -7,8 +7,9 @@ The browser (the offerer) encodes with the first codec of the server's answer. a
 behind streamlit-webrtc, answers in the browser's order, which puts VP8 first; Chrome's VP8 encoder
 denoises camera video, and the pulse is a colour change of a fraction of a grey level that a denoiser
 smooths away. On the live page with Chromium's fake camera playing the sample clip
-(``benchmarks/live_browser.py``), H.264 gave heart rates where VP8 gave almost none (docs/DESIGN.md,
-"Live video codec"). ``KDPHYS_LIVE_VIDEO_CODECS`` (e.g. "VP8,H264") changes the order.
+(``benchmarks/live_browser.py``), H.264 gave heart rates where VP8 gave almost none, for about 10 % of
+a core more on the server (docs/DESIGN.md, "Live video codec"). ``KDPHYS_LIVE_VIDEO_CODECS`` (e.g.
+"VP8,H264") changes the order.
 
 aiortc negotiates in ``setRemoteDescription`` and keeps the result on each transceiver (``_codecs``,
 private: the pinned aiortc version is tested by tests/test_webrtc_codecs.py); the patch reorders that
