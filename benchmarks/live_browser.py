@@ -36,6 +36,8 @@ from webapp.webrtc_codecs import ENV_VAR  # noqa: E402
 
 SAMPLE_EVERY_S = 5.0
 SERVER, BROWSER = r"streamlit run", r"chrom"        # command-line patterns for the CPU columns
+
+
 def process_cpu_s(pattern: str) -> float:
     """CPU seconds (user + system) so far of every process whose command line matches ``pattern``."""
     tick = os.sysconf("SC_CLK_TCK")
