@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/live_browser.py                               # H264,VP8 and VP8,H264; 2 x 120 s
     .venv/bin/python benchmarks/live_browser.py --codecs VP8,H264 --seconds 60 --repeats 1
+    .venv/bin/python benchmarks/live_browser.py --codecs H264,VP8 --method student
 
 Each run starts `streamlit run webapp/main.py` with KDPHYS_LIVE_VIDEO_CODECS set to one preference order
 (webapp/webrtc_codecs.py), opens the live page in Debian's Chromium with its fake camera playing the
@@ -60,9 +61,12 @@ def reference_hr_bpm() -> float:
     return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
 
 
-def one_run(y4m: Path, seconds: float) -> dict:
-    """Inside the namespace: the live page for ``seconds`` after START; samples every SAMPLE_EVERY_S."""
+def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
+    """Inside the namespace: the live page for ``seconds`` after START, with ``method`` chosen first (the
+    page's default when None); samples every SAMPLE_EVERY_S."""
     from playwright.sync_api import sync_playwright
+
+    from webapp.ui import method_label
 
     from tests.browser_util import (FAKE_CAMERA_FLAGS, HR_PATTERN, OUTBOUND_VIDEO, TRACK_CONNECTIONS, _webrtc_frame,
                                     launch_chromium, streamlit_server, wait_for_text)
@@ -75,6 +79,9 @@ def one_run(y4m: Path, seconds: float) -> dict:
             page.add_init_script(TRACK_CONNECTIONS)
             page.goto(f"{url}/live", wait_until="domcontentloaded")
             wait_for_text(page, r"Live webcam", 30)
+            if method is not None:
+                page.get_by_text(method_label(method), exact=True).click()
+                time.sleep(3)                               # the rerun that switches the session's method
             frame = _webrtc_frame(page, 45)
             frame.get_by_role("button", name=re.compile("start", re.I)).click()
             started = time.monotonic()
@@ -92,8 +99,10 @@ def one_run(y4m: Path, seconds: float) -> dict:
                 if cpu0 is None:               # from the first sample on (connection set up)
                     cpu0 = (time.monotonic(), process_cpu_s(SERVER), process_cpu_s(BROWSER))
                 fps = re.search(r"Achieved fps\s*([0-9.]+)", text)
+                shown_method = re.search(r"([^\n·]+?) · \d+ s of signal", text)     # the caption under the waveform
                 samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
                                 "fps": float(fps.group(1)) if fps else None,
+                                "method": shown_method.group(1).strip() if shown_method else None,
                                 "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
                                 "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
             wall = time.monotonic() - cpu0[0]
@@ -104,12 +113,12 @@ def one_run(y4m: Path, seconds: float) -> dict:
     return {"samples": samples, **cpu}
 
 
-def run_in_namespace(codecs: str, y4m: Path, seconds: float) -> dict:
+def run_in_namespace(codecs: str, y4m: Path, seconds: float, method: str | None = None) -> dict:
     """One run in a private network namespace with KDPHYS_LIVE_VIDEO_CODECS=codecs; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         inner = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec {sys.executable} {Path(__file__).resolve()} "
-                 f"--inner --y4m {y4m} --seconds {seconds} --out {out}")
+                 f"--inner --y4m {y4m} --seconds {seconds} --out {out}" + (f" --method {method}" if method else ""))
         env = {**os.environ, ENV_VAR: codecs}
         proc = subprocess.run(["unshare", "-rn", "sh", "-c", inner], cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=seconds + 180)
@@ -120,6 +129,7 @@ def run_in_namespace(codecs: str, y4m: Path, seconds: float) -> dict:
 
 def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
     samples = result["samples"]
+    methods = sorted({s["method"] for s in samples if s.get("method")})
     shown = [(s["t_s"], s["hr_bpm"]) for s in samples if s["hr_bpm"] is not None]
     errors = np.array([abs(hr - ref_hr) for _, hr in shown])
     sent = {f"{s['codec']} ({s['encoder']})" for s in samples if s["codec"]}
@@ -127,7 +137,7 @@ def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
     first = f"{shown[0][0]:.0f} s" if shown else "never"
     err = f"{np.median(errors):.1f} / {errors.max():.1f}" if errors.size else "-"
     fps = [s["fps"] for s in samples if s["fps"] is not None]
-    return (f"| {codecs} | {', '.join(sorted(sent)) or '?'} | {np.median(kbps) if kbps else float('nan'):.0f} | "
+    return (f"| {', '.join(methods) or '?'} | {codecs} | {', '.join(sorted(sent)) or '?'} | {np.median(kbps) if kbps else float('nan'):.0f} | "
             f"{len(shown)}/{len(samples)} | {first} | {err} | {np.median(fps) if fps else float('nan'):.1f} | "
             f"{result['server_core_pct']:.0f} / {result['browser_core_pct']:.0f} |")
 
@@ -138,27 +148,28 @@ def main(argv: list[str] | None = None) -> None:
                         help="KDPHYS_LIVE_VIDEO_CODECS values to compare")
     parser.add_argument("--seconds", type=float, default=120.0, help="how long each run samples after START")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--method", help="method chosen on the page before START (default: the page's default)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--y4m", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
-        args.out.write_text(json.dumps(one_run(args.y4m, args.seconds)))
+        args.out.write_text(json.dumps(one_run(args.y4m, args.seconds, args.method)))
         return
     from tests.browser_util import write_y4m
 
     ref_hr = reference_hr_bpm()
-    print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; the page sampled every {SAMPLE_EVERY_S:.0f} s for "
-          f"{args.seconds:.0f} s after START")
-    print("| preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "
+    print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; method {args.method or 'the page default'}; the page "
+          f"sampled every {SAMPLE_EVERY_S:.0f} s for {args.seconds:.0f} s after START")
+    print("| method shown | preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "
           "page fps | CPU % of a core: server / browser |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         y4m = Path(tmp) / "face.y4m"
         write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)
         for _ in range(args.repeats):
             for codecs in args.codecs:
-                print(summary_row(codecs, run_in_namespace(codecs, y4m, args.seconds), ref_hr), flush=True)
+                print(summary_row(codecs, run_in_namespace(codecs, y4m, args.seconds, args.method), ref_hr), flush=True)
 
 
 if __name__ == "__main__":
