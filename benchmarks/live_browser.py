@@ -32,7 +32,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))   # run from anywhere without installing
 
 from kdphys import paths  # noqa: E402
-from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from kdphys.bench.clips import real_clip_reference_hr  # noqa: E402
+from tests.browser_util import (HR_PATTERN, OUTBOUND_VIDEO, _webrtc_frame, fake_camera_browser,  # noqa: E402
+                                in_private_network, wait_for_text, write_y4m)
+from webapp.ui import method_label  # noqa: E402
 from webapp.webrtc_codecs import ENV_VAR  # noqa: E402
 
 SAMPLE_EVERY_S = 5.0
@@ -54,62 +57,42 @@ def process_cpu_s(pattern: str) -> float:
     return total
 
 
-def reference_hr_bpm() -> float:
-    """The oximeter's HR over the whole sample clip, bpm (the looped clip repeats it)."""
-    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
-    return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
-
-
 def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
     """Inside the namespace: the live page for ``seconds`` after START, with ``method`` chosen first (the
     page's default when None); samples every SAMPLE_EVERY_S."""
-    from playwright.sync_api import sync_playwright
-
-    from webapp.ui import method_label
-
-    from tests.browser_util import (FAKE_CAMERA_FLAGS, HR_PATTERN, OUTBOUND_VIDEO, TRACK_CONNECTIONS, _webrtc_frame,
-                                    launch_chromium, streamlit_server, wait_for_text)
-
     samples, last = [], None
-    with streamlit_server(host="127.0.0.2") as url, sync_playwright() as pw:
-        browser = launch_chromium(pw, FAKE_CAMERA_FLAGS + [f"--use-file-for-fake-video-capture={y4m}"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.add_init_script(TRACK_CONNECTIONS)
-            page.goto(f"{url}/live", wait_until="domcontentloaded")
-            wait_for_text(page, r"Live webcam", 30)
-            if method is not None:
-                page.get_by_text(method_label(method), exact=True).click()
-                time.sleep(3)                               # the rerun that switches the session's method
-            frame = _webrtc_frame(page, 45)
-            frame.get_by_role("button", name=re.compile("start", re.I)).click()
-            started = time.monotonic()
-            cpu0 = None
-            while time.monotonic() - started < seconds:
-                time.sleep(SAMPLE_EVERY_S)
-                stats = (frame.evaluate(OUTBOUND_VIDEO) or [None])[0]
-                text = page.inner_text("body")
-                hr = HR_PATTERN.search(text)
-                reason = re.search(r"no reading: ([^.\n]*)", text)
-                kbps = None
-                if stats and last and stats["t_ms"] > last["t_ms"]:
-                    kbps = 8.0 * (stats["bytes"] - last["bytes"]) / (stats["t_ms"] - last["t_ms"])
-                last = stats or last
-                if cpu0 is None:               # from the first sample on (connection set up)
-                    cpu0 = (time.monotonic(), process_cpu_s(SERVER), process_cpu_s(BROWSER))
-                fps = re.search(r"Achieved fps\s*([0-9.]+)", text)
-                shown_method = re.search(r"([^\n·]+?) · \d+ s of signal", text)     # the caption under the waveform
-                samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
-                                "fps": float(fps.group(1)) if fps else None,
-                                "method": shown_method.group(1).strip() if shown_method else None,
-                                "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
-                                "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
-            wall = time.monotonic() - cpu0[0]
-            cpu = {"server_core_pct": 100 * (process_cpu_s(SERVER) - cpu0[1]) / wall,
-                   "browser_core_pct": 100 * (process_cpu_s(BROWSER) - cpu0[2]) / wall}
-        finally:
-            browser.close()
+    with fake_camera_browser(y4m) as (page, url):
+        page.goto(f"{url}/live", wait_until="domcontentloaded")
+        wait_for_text(page, r"Live webcam", 30)
+        if method is not None:
+            page.get_by_text(method_label(method), exact=True).click()
+            time.sleep(3)                               # the rerun that switches the session's method
+        frame = _webrtc_frame(page, 45)
+        frame.get_by_role("button", name=re.compile("start", re.I)).click()
+        started = time.monotonic()
+        cpu0 = None
+        while time.monotonic() - started < seconds:
+            time.sleep(SAMPLE_EVERY_S)
+            stats = (frame.evaluate(OUTBOUND_VIDEO) or [None])[0]
+            text = page.inner_text("body")
+            hr = HR_PATTERN.search(text)
+            reason = re.search(r"no reading: ([^.\n]*)", text)
+            kbps = None
+            if stats and last and stats["t_ms"] > last["t_ms"]:
+                kbps = 8.0 * (stats["bytes"] - last["bytes"]) / (stats["t_ms"] - last["t_ms"])
+            last = stats or last
+            if cpu0 is None:               # from the first sample on (connection set up)
+                cpu0 = (time.monotonic(), process_cpu_s(SERVER), process_cpu_s(BROWSER))
+            fps = re.search(r"Achieved fps\s*([0-9.]+)", text)
+            shown_method = re.search(r"([^\n·]+?) · \d+ s of signal", text)     # the caption under the waveform
+            samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
+                            "fps": float(fps.group(1)) if fps else None,
+                            "method": shown_method.group(1).strip() if shown_method else None,
+                            "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
+                            "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
+        wall = time.monotonic() - cpu0[0]
+        cpu = {"server_core_pct": 100 * (process_cpu_s(SERVER) - cpu0[1]) / wall,
+               "browser_core_pct": 100 * (process_cpu_s(BROWSER) - cpu0[2]) / wall}
     return {"samples": samples, **cpu}
 
 
@@ -117,10 +100,10 @@ def run_in_namespace(codecs: str, y4m: Path, seconds: float, method: str | None 
     """One run in a private network namespace with KDPHYS_LIVE_VIDEO_CODECS=codecs; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        inner = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec {sys.executable} {Path(__file__).resolve()} "
-                 f"--inner --y4m {y4m} --seconds {seconds} --out {out}" + (f" --method {method}" if method else ""))
+        inner = [sys.executable, Path(__file__).resolve(), "--inner", "--y4m", y4m, "--seconds", seconds, "--out", out]
+        inner += ["--method", method] if method else []
         env = {**os.environ, ENV_VAR: codecs}
-        proc = subprocess.run(["unshare", "-rn", "sh", "-c", inner], cwd=REPO, env=env, capture_output=True, text=True,
+        proc = subprocess.run(in_private_network(inner), cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=seconds + 180)
         if not out.is_file():
             raise SystemExit(f"the run with {codecs} failed:\n{proc.stderr[-2000:]}")
@@ -156,9 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.inner:
         args.out.write_text(json.dumps(one_run(args.y4m, args.seconds, args.method)))
         return
-    from tests.browser_util import write_y4m
-
-    ref_hr = reference_hr_bpm()
+    ref_hr = real_clip_reference_hr()
     print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; method {args.method or 'the page default'}; the page "
           f"sampled every {SAMPLE_EVERY_S:.0f} s for {args.seconds:.0f} s after START")
     print("| method shown | preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -138,16 +139,37 @@ def write_y4m(path: Path, video: Path, start_s: float, end_s: float, ping_pong: 
 
 
 # ------------------------------------------------------------------------------------ live driver
-def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) -> int:
-    """Open the live page with a fake camera playing ``y4m``; record frames processed and the HR shown."""
+#: Run inside `unshare -rn` before the driver: loopback up, with the 127.0.0.2 that aioice accepts.
+PRIVATE_LOOPBACK_SETUP = "ip link set lo up && ip addr add 127.0.0.2/8 dev lo"
+
+
+def in_private_network(argv: list[str]) -> list[str]:
+    """The command line that runs ``argv`` in a private network namespace with PRIVATE_LOOPBACK_SETUP."""
+    return ["unshare", "-rn", "sh", "-c", f"{PRIVATE_LOOPBACK_SETUP} && exec {shlex.join(str(a) for a in argv)}"]
+
+
+@contextlib.contextmanager
+def fake_camera_browser(y4m: Path):
+    """A fresh streamlit server on 127.0.0.2 and a Chromium page whose fake camera plays ``y4m`` and whose
+    RTCPeerConnections are tracked (TRACK_CONNECTIONS, for OUTBOUND_VIDEO). Yields (page, server URL); the
+    browser is closed on exit. Run inside ``in_private_network``."""
     from playwright.sync_api import sync_playwright
 
-    result: dict = {"ok": False}
     with streamlit_server(host="127.0.0.2") as url, sync_playwright() as pw:
         browser = launch_chromium(pw, FAKE_CAMERA_FLAGS + [f"--use-file-for-fake-video-capture={y4m}"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.add_init_script(TRACK_CONNECTIONS)
+            yield page, url
+        finally:
+            browser.close()
+
+
+def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) -> int:
+    """Open the live page with a fake camera playing ``y4m``; record frames processed and the HR shown."""
+    result: dict = {"ok": False}
+    with fake_camera_browser(y4m) as (page, url):
+        try:
             page.goto(f"{url}/live", wait_until="domcontentloaded")
             wait_for_text(page, r"Live webcam", 30)
             result["app_navigation"] = "Analyze a video" in page.inner_text("body")   # main.py's st.navigation
@@ -183,8 +205,6 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
                 page.screenshot(path=str(out_json.with_suffix(".png")), full_page=True)
                 result["page_text"] = page.inner_text("body")[-3000:]
                 result["frames"] = [f.url for f in page.frames]
-        finally:
-            browser.close()
     out_json.write_text(json.dumps(result))
     return 0 if result["ok"] else 1
 

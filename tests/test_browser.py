@@ -20,8 +20,8 @@ import pytest
 
 from kdphys import paths
 from kdphys.reference import load_frame_times_csv, load_reference_csv
-from tests.browser_util import (CHROMIUM, HR_PATTERN, REPO_ROOT, SCREENSHOT_DIR, launch_chromium,
-                                streamlit_server, wait_for_text, write_y4m)
+from tests.browser_util import (CHROMIUM, HR_PATTERN, REPO_ROOT, SCREENSHOT_DIR, in_private_network,
+                                launch_chromium, streamlit_server, wait_for_text, write_y4m)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed; "
@@ -82,11 +82,9 @@ def test_live_page_fake_webcam_reaches_engine_and_shows_hr(tmp_path):
     n_frames, fps = write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)   # the whole clip, looped
     assert n_frames > 500
     out = tmp_path / "live.json"
-    driver = (f"ip link set lo up && ip addr add 127.0.0.2/8 dev lo && "
-              f"exec {sys.executable} {REPO_ROOT / 'tests' / 'browser_util.py'} live --y4m {y4m} --out {out} "
-              f"--shot {SCREENSHOT_DIR / 'live.png'} --timeout 170")
-    proc = subprocess.run(["unshare", "-rn", "sh", "-c", driver], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=240)
+    driver = [sys.executable, REPO_ROOT / "tests" / "browser_util.py", "live", "--y4m", y4m, "--out", out,
+              "--shot", SCREENSHOT_DIR / "live.png", "--timeout", "170"]
+    proc = subprocess.run(in_private_network(driver), cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
     if proc.returncode != 0 and not out.exists():
         if "unshare" in proc.stderr and "Operation not permitted" in proc.stderr:
             pytest.skip(f"user namespaces are not allowed here: {proc.stderr.strip()[-300:]}")
