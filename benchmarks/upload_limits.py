@@ -196,8 +196,12 @@ def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
 
     video = long_video(seconds)
     detector = FaceLandmarkDetector()
-    frames = [frame.rgb for frame in iter_frames(video)]
-    observations = [detector.detect(rgb) if i % SHIPPED_DETECT_EVERY == 0 else None for i, rgb in enumerate(frames)]
+    observations, detected_frames = [], []          # only the detection frames are kept (a fifth of the video)
+    for i, frame in enumerate(iter_frames(video)):
+        detect = i % SHIPPED_DETECT_EVERY == 0
+        observations.append(detector.detect(frame.rgb) if detect else None)
+        if detect:
+            detected_frames.append(frame.rgb)
     detector.close()
     out: dict[str, tuple[float, float]] = {}
 
@@ -216,8 +220,8 @@ def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         frames_path = str(Path(tmp) / "frames.npy")
-        np.save(frames_path, np.stack(frames[::SHIPPED_DETECT_EVERY]))
-        del frames
+        np.save(frames_path, np.stack(detected_frames))
+        del detected_frames
         for together in (False, True):
             start, results = spawn.Event(), spawn.Queue()
             worker = spawn.Process(target=_landmarker_process, args=(frames_path, start, results))
