@@ -75,8 +75,9 @@ def available_methods(weights_dir: Path | None = None) -> list[str]:
 
 #: Whether the app may start with the student. The release's distilled student passes the real-clip check
 #: of weights/MODEL_CARD.md on uploads (71.4 bpm vs the oximeter's 71.1, tests/test_pipeline_real.py) but
-#: not live: through the live engine with the clip VP8-compressed as WebRTC sends it
-#: (benchmarks/live_vp8.py --method student) it read in 0-5 % of the seconds, POS in 48-91 % (20 s window). Until a
+#: not live: through the live engine, uncompressed or VP8-compressed (benchmarks/live_vp8.py --method student), it
+#: read in 0-5 % of the seconds, POS in 48-91 % (20 s window); in Chromium through H.264, as the live page now asks
+#: for (benchmarks/live_browser.py --method student), in 0 of 24 samples per 120 s session, POS in 12-18. Until a
 #: student reads live, the app starts with POS and offers the student.
 STUDENT_VALIDATED_ON_REAL_VIDEO = False
 
