@@ -32,6 +32,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from kdphys.errors import VideoError
+from kdphys.lazy_rgb import LazyRgb, can_be_lazy
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class VideoInfo:
 class Frame:
     """One decoded frame.
 
-    rgb: (H, W, 3) uint8 RGB, rotation applied, downscaled if max_side was given.
+    rgb: (H, W, 3) uint8 RGB, rotation applied, downscaled if max_side was given (a ``LazyRgb`` with the
+        same pixels when ``iter_frames(..., lazy_rgb=True)`` allows).
     t_s: presentation time from the container, seconds, first frame = 0.
     index: 0-based position in decode output (presentation order).
     """
@@ -133,7 +135,8 @@ def probe(path: VideoSource) -> VideoInfo:
         _close(opened)
 
 
-def iter_frames(path: VideoSource, max_side: int | None = None) -> Iterator[Frame]:
+def iter_frames(path: VideoSource, max_side: int | None = None, lazy_rgb: bool = False,
+                one_thread: bool = False) -> Iterator[Frame]:
     """Decode a video lazily, one frame at a time, in presentation order (a generator).
 
     Memory stays bounded whatever the resolution or length: only the frame being yielded is converted
@@ -144,6 +147,11 @@ def iter_frames(path: VideoSource, max_side: int | None = None) -> Iterator[Fram
         path: file path (str or Path), a seekable binary file-like object, or the file's bytes.
         max_side: if given, frames whose longer side exceeds it are downscaled during decode (area
             interpolation, aspect kept) so that max(H, W) <= max_side; never upscaled.
+        lazy_rgb: where a frame needs no scaling and no rotation and is 4:2:0 YUV (nearly every camera
+            video), ``Frame.rgb`` is a ``kdphys.lazy_rgb.LazyRgb``: the same pixels, converted only where
+            read (``region``) or when made an array (``np.asarray``). For readers of small parts.
+        one_thread: decode on the calling thread only (FFmpeg's frame threads cost 20-40 % more CPU time
+            and gain little on 2 cores; for callers whose other work keeps the cores busy).
     Yields:
         Frame with rgb (H, W, 3) uint8 RGB upright and t_s in seconds (first frame 0 s).
     Raises:
@@ -154,8 +162,10 @@ def iter_frames(path: VideoSource, max_side: int | None = None) -> Iterator[Fram
     if max_side is not None and int(max_side) < 1:
         raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
     opened = _open(path)
+    if one_thread:
+        opened.stream.thread_type = "NONE"
     try:
-        yield from _iter_opened(opened, max_side)
+        yield from _iter_opened(opened, max_side, lazy_rgb)
     finally:
         _close(opened)
 
@@ -503,6 +513,15 @@ def _to_rgb(av_frame: Any, max_side: int | None, reformatter: VideoReformatter) 
     return rgb
 
 
+def _lazy_rgb(av_frame: Any, max_side: int | None) -> LazyRgb | None:
+    """The frame as a ``LazyRgb`` when it needs no scaling or rotation and its format allows, else None."""
+    if not can_be_lazy(av_frame) or _rotation_cw_deg(av_frame):
+        return None
+    if _scaled_size(av_frame.width, av_frame.height, max_side) != (av_frame.width, av_frame.height):
+        return None
+    return LazyRgb(av_frame)
+
+
 class _Clock:
     """Turns frame pts into seconds from the first frame; falls back to index / fps without pts."""
 
@@ -524,7 +543,7 @@ class _Clock:
         return self.last_t_s
 
 
-def _iter_opened(opened: _Opened, max_side: int | None) -> Iterator[Frame]:
+def _iter_opened(opened: _Opened, max_side: int | None, lazy_rgb: bool = False) -> Iterator[Frame]:
     """Body of iter_frames: hold back the first frames until MIN_VIDEO_FRAMES prove the file a video."""
     report = _DecodeReport()
     clock = _Clock(opened.stream)
@@ -536,7 +555,10 @@ def _iter_opened(opened: _Opened, max_side: int | None) -> Iterator[Frame]:
             held.append(av_frame)
             continue
         for item in (*held, av_frame):
-            yield Frame(rgb=_to_rgb(item, max_side, reformatter), t_s=clock.seconds(item), index=index)
+            rgb = _lazy_rgb(item, max_side) if lazy_rgb else None
+            if rgb is None:
+                rgb = _to_rgb(item, max_side, reformatter)
+            yield Frame(rgb=rgb, t_s=clock.seconds(item), index=index)
             index += 1
         held = []
     if index == 0:
