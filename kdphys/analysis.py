@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,20 @@ from kdphys import __version__
 from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
 from kdphys.prefetch import prefetch
 from kdphys.video import VideoInfo, iter_frames, probe
+#: Videos up to this many pixels per frame are decoded on one thread: the landmarkers keep the cores
+#: busy, and FFmpeg's frame threads cost more CPU than they save time on 2 cores (60 s of H.264, decode
+#: alone: 640x480 0.64-0.71 s CPU on one thread vs 0.85-1.02 s with frame threads at about the same
+#: wall time; 1280x720 1.43-1.49 vs 1.70-1.81 s CPU, 1.4 vs 1.1 s wall). Larger videos keep them.
+ONE_THREAD_DECODE_MAX_PIXELS = 1280 * 720
+
+
+def upload_landmarkers() -> int:
+    """Face landmarkers an upload analysis runs at once, working ahead of the tracker: one per core this
+    process may use, at most 2 (the landmarker is most of an upload's CPU time: two keep both cores of a
+    2-core laptop busy; docs/PERFORMANCE.md)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
+
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
@@ -116,12 +131,15 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
     settings = settings or (engine.settings if engine else EngineSettings(method=method))
     info = probe(source)
     _rewind(source)
-    engine = engine or Engine(settings, keep_all=True)
+    engine = engine or Engine(settings, keep_all=True, landmarkers=upload_landmarkers())
     decode_s = 0.0
     n_frames = 0
     # Decoding runs one step ahead in a thread (PyAV releases the GIL); "decode" below is the time spent
     # waiting for a decoded frame, not the decoder's own time.
-    frames = prefetch(iter_frames(source, max_side=ANALYSIS_MAX_SIDE))
+    # lazy_rgb: the tracker converts only the face's part of most frames to RGB (same pixels)
+    one_thread = info.width * info.height <= ONE_THREAD_DECODE_MAX_PIXELS
+    decoded = prefetch(iter_frames(source, max_side=ANALYSIS_MAX_SIDE, lazy_rgb=True, one_thread=one_thread))
+    frames = engine.frames_ahead(decoded)   # landmarkers start on coming frames (engine with landmarkers > 1)
     expected = max(info.n_frames, 1)
     try:
         while True:
@@ -137,7 +155,8 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
             if progress is not None and (n_frames % 15 == 0):
                 progress(min(n_frames / expected, 0.99), f"frame {n_frames} of ~{expected}")
     finally:
-        frames.close()   # stops the decoder thread at once on cancel or error
+        frames.close()   # stops the landmarkers' calls ahead
+        decoded.close()  # and the decoder thread, at once on cancel or error
     snapshot = engine.snapshot()
     if progress is not None:
         progress(1.0, "done")

@@ -21,18 +21,22 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Iterable, Iterator
+from typing import Callable, TypeVar
 
 import numpy as np
 
 from kdphys import signal as sig
 from kdphys.errors import KDPhysError
-from kdphys.face import FaceTracker, TrackerSettings, TrackResult
+from kdphys.face import FaceLandmarkDetector, FaceTracker, TrackerSettings, TrackResult
+from kdphys.lookahead import LookaheadDetector
 from kdphys.methods import get_method
 from kdphys.methods.base import BVPMethod, crop_size_for
 from kdphys.quality import BEAT_SPACING_OF_PERIOD, HrReading, QualitySettings, assess
 from kdphys.resample import UniformResampler
 from kdphys.stitch import SegmentedRunner
+
+T = TypeVar("T")
 
 
 class AnalysisCancelled(KDPhysError):
@@ -89,18 +93,27 @@ class Engine:
         tracker: a FaceTracker (built from settings when None).
         method: a BVPMethod (built with get_method(settings.method) when None).
         keep_all: keep every sample (upload analysis) instead of the last ``history_s`` (live).
+        landmarkers: face landmarkers for the tracker built here (ignored with ``tracker``). With more
+            than one they work ahead of the tracker on worker threads (``kdphys.lookahead``): frames must
+            then come through ``frames_ahead`` to gain from it (uploads). Same results either way.
     """
 
     def __init__(self, settings: EngineSettings | None = None, tracker: FaceTracker | None = None,
-                 method: BVPMethod | None = None, keep_all: bool = False):
+                 method: BVPMethod | None = None, keep_all: bool = False, landmarkers: int = 1):
         self.settings = settings or EngineSettings()
         self.method = method or get_method(self.settings.method)
+        if landmarkers < 1:
+            raise ValueError(f"landmarkers must be >= 1, got {landmarkers}.")
         if tracker is None:
             crop_size = crop_size_for([self.method], self.settings.crop_size)
             tracker_settings = TrackerSettings(crop_size=crop_size)
             if self.settings.detect_every is not None:
                 tracker_settings.detect_every = self.settings.detect_every
-            tracker = FaceTracker(tracker_settings)
+            detector = None
+            if landmarkers > 1:
+                detector = LookaheadDetector([FaceLandmarkDetector() for _ in range(landmarkers)],
+                                             tracker_settings)
+            tracker = FaceTracker(tracker_settings, detector=detector, owns_detector=True)
         self.tracker = tracker
         tracker_settings = getattr(tracker, "settings", None)
         self.crop_size = int(getattr(tracker_settings, "crop_size", self.settings.crop_size))   # crops' side, px
@@ -126,6 +139,7 @@ class Engine:
         self.frames_in = 0
         self.max_faces = 0
         self.keyframes: list[tuple[float, np.ndarray]] = []
+        self._first_t_s: float | None = None    # time of the first frame pushed, s (the grid's origin)
 
     def _segment_runner(self, max_samples: int | None) -> SegmentedRunner | None:
         """Crop methods that name their own segments (``engine_segment``: (frames, overlap frames), the
@@ -141,6 +155,15 @@ class Engine:
                                    max_samples=max_samples)
         return SegmentedRunner(self.method, fps) if self.keep_all else None
 
+    def frames_ahead(self, frames: Iterable[T]) -> Iterator[T]:
+        """``frames`` (objects with an ``rgb`` array, e.g. ``kdphys.video.Frame``) in order, for ``push``;
+        when the tracker's landmarkers work ahead (``landmarkers`` > 1), they start on the coming frames
+        as these are read, and the frames come out a few frames late."""
+        detector = getattr(self.tracker, "detector", None)
+        if isinstance(detector, LookaheadDetector):
+            return detector.feed(frames)
+        return iter(frames)
+
     def push(self, rgb: np.ndarray, t_s: float) -> TrackResult:
         """Process one frame.
 
@@ -148,10 +171,13 @@ class Engine:
             rgb: (H, W, 3) uint8 RGB frame.
             t_s: its presentation time in seconds (monotonic; any origin).
         Returns:
-            the tracker's result for this frame (ROI box, state) for drawing.
+            the tracker's result for this frame (ROI box, state) for drawing. Its crop is None (to save
+            the time) when the method takes no crops and no keyframe is due.
         """
         t0 = time.perf_counter()
-        track = self.tracker.update(rgb)
+        if self._first_t_s is None:
+            self._first_t_s = float(t_s)
+        track = self.tracker.update(rgb, crop=self._needs_crop(t_s))
         self.timer.add("face", time.perf_counter() - t0)
         with self._lock:
             self.frames_in += 1
@@ -168,6 +194,14 @@ class Engine:
                 for sample in self._crop_resampler.push(t_s, crop):
                     self._append_crop(sample.t_s, sample.value)
         return track
+
+    def _needs_crop(self, t_s: float) -> bool:
+        """Whether the frame at ``t_s`` needs a face crop: always for crop methods, else when a keyframe may
+        be kept (grid times, counted from the first frame, never pass the frame's time, so this is true
+        whenever ``_keep_keyframe`` would keep one)."""
+        if self.method.input_kind == "crops" or not self.keyframes or self._first_t_s is None:
+            return True
+        return (t_s - self._first_t_s) - self.keyframes[-1][0] >= 1.0 - 1e-6
 
     def _append_trace(self, t_s: float, value: np.ndarray | None) -> None:
         self._t_s.append(t_s)
