@@ -94,7 +94,10 @@ def test_upload_cpu_bound_is_duration_over_cpu_per_core():
 def test_upload_record_counts_cpu_of_all_threads_within_the_cores_wall_allows():
     from kdphys.paths import SAMPLE_VIDEO
 
+    from kdphys.analysis import upload_landmarkers
+
     r = measure.upload(str(SAMPLE_VIDEO), name="pos")
     assert r["frames"] > 500 and r["wall_s"] > 0 and r["cores"] >= 1
+    assert r["landmarkers"] == upload_landmarkers() and r["walls_s"] == [r["wall_s"]]   # as the app runs it
     # CPU time is process-wide: positive, and no more than every core busy for the whole wall time.
     assert 0.0 < r["cpu_s"] <= r["wall_s"] * r["cores"] * 1.05 + 0.05

@@ -299,11 +299,13 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
 
 
 # ------------------------------------------------------------------------------------------- pipelines
-def _engine(name: str, keep_all: bool, onnx_path: str | None = None):
+def _engine(name: str, keep_all: bool, onnx_path: str | None = None, landmarkers: int = 1):
+    """The engine as the app builds it: ``keep_all`` and ``landmarkers`` as for an upload
+    (``kdphys.analysis.upload_landmarkers()``) or for the live page (False, 1)."""
     from kdphys.engine import Engine, EngineSettings
 
     method, state, source = build_method(name, onnx_path)
-    engine = Engine(EngineSettings(method=name), method=method, keep_all=keep_all)
+    engine = Engine(EngineSettings(method=name), method=method, keep_all=keep_all, landmarkers=landmarkers)
     return engine, state, source
 
 
@@ -313,7 +315,8 @@ def _warm(engine, video: Path) -> None:
     from kdphys.video import iter_frames
 
     frame = next(iter(iter_frames(video)))
-    engine.tracker.detector.detect(frame.rgb)
+    detector = engine.tracker.detector
+    getattr(detector, "warm_up", detector.detect)(frame.rgb)   # every landmarker of a LookaheadDetector
     if engine.method.input_kind == "crops":
         engine.method.bvp(np.zeros((8, engine.crop_size, engine.crop_size, 3), np.uint8), engine.settings.fps)
 
@@ -376,28 +379,40 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None) -> dict:
-    """analyze_video on a file with a pre-built engine (model and landmarker loading excluded).
+def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None, repeats: int = 1) -> dict:
+    """analyze_video on a file with a pre-built engine, built as analyze_video builds it (landmarkers
+    working ahead: ``upload_landmarkers()``); model and landmarker loading excluded. ``repeats`` runs, each
+    with a fresh engine (wall and CPU times: medians; peak RSS: over all runs).
 
-    Returns wall s, multiple of real time (video duration / wall), CPU s of the whole process during the
-    analysis (all threads: main, decoder, MediaPipe's) and the cores it may use, per-stage seconds from the
-    analysis, HR, peak RSS of this process during the analysis (VmHWM, reset after loading) and its rise
-    over the RSS after loading the models (ru_maxrss where VmHWM cannot be reset)."""
-    from kdphys.analysis import analyze_video
+    Returns wall s (median) and every run's, multiple of real time (video duration / median wall), CPU s of
+    the whole process during the analysis (median; all threads: main, decoder, landmarkers) and the cores
+    it may use, the landmarkers, per-stage seconds from the median run, HR, peak RSS of this process during
+    the analyses (VmHWM, reset after loading) and its rise over the RSS after loading the models
+    (ru_maxrss where VmHWM cannot be reset)."""
+    from kdphys.analysis import analyze_video, upload_landmarkers
 
     preload_modules()
-    engine, state, source = _engine(name, keep_all=True, onnx_path=onnx_path)
-    _warm(engine, Path(video))
-    rss0 = rss_mb()
-    reset_peak_rss()
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    result = analyze_video(video, settings=engine.settings, engine=engine)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    landmarkers = upload_landmarkers()
+    runs = []
+    rss0 = None
+    for _ in range(max(int(repeats), 1)):
+        engine, state, source = _engine(name, keep_all=True, onnx_path=onnx_path, landmarkers=landmarkers)
+        _warm(engine, Path(video))
+        if rss0 is None:
+            rss0 = rss_mb()
+            reset_peak_rss()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        result = analyze_video(video, settings=engine.settings, engine=engine)
+        runs.append((time.perf_counter() - t0, time.process_time() - cpu0, result))
+        engine.tracker.close()
+    runs.sort(key=lambda run: run[0])
+    wall, cpu, result = runs[len(runs) // 2]
     duration = result.video.duration_s
     return {"model": name, "weights": state, "source": source, "video": Path(video).name,
             "duration_s": duration, "frames": result.frames_decoded, "wall_s": wall,
-            "x_realtime": duration / wall if wall > 0 else None,
-            "cpu_s": cpu, "cores": usable_cores(),
+            "walls_s": [run[0] for run in runs], "x_realtime": duration / wall if wall > 0 else None,
+            "cpu_s": float(np.median([run[1] for run in runs])), "cores": usable_cores(),
+            "landmarkers": landmarkers,
             "timings_s": {k: float(v) for k, v in result.timings_s.items()},
             "hr_bpm": result.snapshot.reading.hr_bpm, "reason": result.snapshot.reading.reason,
             "rss_after_load_mb": rss0, "peak_rss_mb": peak_rss_mb(), "peak_delta_mb": peak_rss_mb() - rss0,

@@ -45,7 +45,8 @@ class BenchSettings:
 
     sections: any of SECTIONS. repeats: timed runs per model (median reported). n_frames: frames per
     timed run of the streaming models. live_frames: frames of the live run (None = the whole clip).
-    upload_s: length of the upload video, s. memory_long_s: length of the long memory video, s.
+    upload_s: length of the upload video, s. upload_repeats: timed analyses of it per model (median reported).
+    memory_long_s: length of the long memory video, s.
     peers: open-rppg model names. isolate: run measurements in subprocesses (clean peak RSS).
     video: the real clip.
     """
@@ -55,6 +56,7 @@ class BenchSettings:
     n_frames: int = 300
     live_frames: int | None = None
     upload_s: float = 60.0
+    upload_repeats: int = 3
     memory_long_s: float = 600.0
     peers: tuple[str, ...] = PEER_MODELS
     isolate: bool = True
@@ -223,25 +225,31 @@ def upload_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
     video = long_video(settings.upload_s)
     results = {}
     for name in ("student-onnx", "pos", "teacher"):
-        results[name] = call("upload", settings.isolate, settings.worker_timeout_s, video=str(video), name=name)
+        results[name] = call("upload", settings.isolate, settings.worker_timeout_s, video=str(video), name=name,
+                             repeats=settings.upload_repeats)
     ctx.results["upload"] = results
     t = Table(f"Upload analysis of a {settings.upload_s:.0f} s 30 fps 640x480 H.264 video (model loading excluded)",
-              ["model", "wall s", "x real time", "CPU s", "x bound", "decode s", "face s", "model s", "reading s",
-               "peak RSS MB", "rise MB", "HR bpm", f">= {TARGET_UPLOAD_X_REALTIME:.0f}x"])
+              ["model", "landmarkers", "wall s", "x real time", "runs x real time", "CPU s", "x bound", "decode s",
+               "face s", "model s", "reading s", "peak RSS MB", "rise MB", "HR bpm", f">= {TARGET_UPLOAD_X_REALTIME:.0f}x"])
     for name, r in results.items():
         if _err(r):
-            t.add(name, None, None, None, None, None, None, None, None, None, None, _err(r), None)
+            t.add(name, None, None, None, None, None, None, None, None, None, None, None, None, _err(r), None)
             continue
         ts = r["timings_s"]
-        t.add(name, r["wall_s"], r["x_realtime"], r["cpu_s"], upload_cpu_bound(r), ts.get("decode"),
-              ts.get("face"), ts.get("model"), ts.get("model_window", 0.0) + ts.get("signal", 0.0),
+        runs_x = ", ".join(f"{r['duration_s'] / w:.1f}" for w in r.get("walls_s", [r["wall_s"]]))
+        t.add(name, r.get("landmarkers"), r["wall_s"], r["x_realtime"], runs_x, r["cpu_s"], upload_cpu_bound(r),
+              ts.get("decode"), ts.get("face"), ts.get("model"), ts.get("model_window", 0.0) + ts.get("signal", 0.0),
               r["peak_rss_mb"], r["peak_delta_mb"], r["hr_bpm"] if r["hr_bpm"] is not None else "no reading",
               r["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
     cores = next((r["cores"] for r in results.values() if not _err(r)), None)
     t.notes.append(f"Video: the real clip looped to {settings.upload_s:.0f} s ({video}). "
-                   "kdphys.analysis.analyze_video with an engine built beforehand (landmarker and model loaded and "
-                   "warmed up outside the timing). CPU s: process CPU time during the analysis, all threads "
-                   "(main, decoder, MediaPipe's). "
+                   "kdphys.analysis.analyze_video with an engine built beforehand as analyze_video builds it "
+                   "(landmarkers working ahead of the tracker on their own threads, lazy RGB frames; landmarkers "
+                   "and model loaded and warmed up outside the timing), "
+                   f"{settings.upload_repeats} runs per model, each with a fresh engine: wall s, x real time and "
+                   "CPU s are the medians, 'runs x real time' every run (fastest first). face s: the tracker's "
+                   "time on the main thread, including waits for the landmarkers. CPU s: process CPU time during "
+                   "the analysis, all threads (main, decoder, landmarkers). "
                    f"x bound: video duration / (CPU s / {cores} cores), the multiple of real time that the same "
                    "work could reach if it were spread perfectly over every core. Peak RSS: VmHWM of the fresh "
                    "process during the analysis (reset after loading); rise: over its RSS after loading. HR: the "
@@ -381,12 +389,13 @@ def targets_table(ctx: BenchContext) -> Table:
     if live.get("fps"):
         t.add(f"live pipeline >= {TARGET_LIVE_FPS:.0f} fps at 640x480", f"{live['fps']:.1f} fps",
               live["fps"] >= TARGET_LIVE_FPS)
-    up = ctx.results.get("upload", {}).get("student-onnx", {})
-    if up.get("x_realtime"):
-        bound = upload_cpu_bound(up)
-        t.add(f"upload >= {TARGET_UPLOAD_X_REALTIME:.0f}x real time (640x480)",
-              f"{up['x_realtime']:.1f}x" + (f" (CPU bound on these cores: {bound:.1f}x)" if bound else ""),
-              up["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
+    for name, label in (("pos", "POS, the app's default"), ("student-onnx", "student ONNX")):
+        up = ctx.results.get("upload", {}).get(name, {})
+        if up.get("x_realtime"):
+            bound = upload_cpu_bound(up)
+            t.add(f"upload >= {TARGET_UPLOAD_X_REALTIME:.0f}x real time (640x480), {label}",
+                  f"{up['x_realtime']:.1f}x median" + (f" (CPU bound on these cores: {bound:.1f}x)" if bound else ""),
+                  up["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
     mem = ctx.results.get("memory")
     if mem and all(not _err(r) for _, _, r in mem):
         diff = mem[-1][2]["peak_rss_mb"] - mem[0][2]["peak_rss_mb"]

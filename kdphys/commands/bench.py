@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{name}", action="store_true", help=HELP[name])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per model (median; default 5)")
     parser.add_argument("--frames", type=int, default=300, help="frames per timed run of streaming models")
+    parser.add_argument("--upload-repeats", type=int, default=3,
+                        help="timed analyses of the 60 s upload video per model (median; default 3)")
     parser.add_argument("--memory-minutes", type=float, default=10.0, help="length of the long memory video")
     parser.add_argument("--out", help="also write the tables to this Markdown file")
 
@@ -39,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     chosen = tuple(name for name in SECTIONS if getattr(args, name))
     settings = BenchSettings(sections=chosen or SECTIONS, repeats=args.repeats, n_frames=args.frames,
-                             memory_long_s=60.0 * args.memory_minutes)
+                             upload_repeats=args.upload_repeats, memory_long_s=60.0 * args.memory_minutes)
     chunks: list[str] = []
 
     def emit(text: str) -> None:
