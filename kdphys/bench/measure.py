@@ -387,35 +387,37 @@ def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None,
     Returns wall s (median) and every run's, multiple of real time (video duration / median wall), CPU s of
     the whole process during the analysis (median; all threads: main, decoder, landmarkers) and the cores
     it may use, the landmarkers, per-stage seconds from the median run, HR, peak RSS of this process during
-    the analyses (VmHWM, reset after loading) and its rise over the RSS after loading the models
-    (ru_maxrss where VmHWM cannot be reset)."""
+    the analyses (VmHWM, reset after each run's loading; the highest) and the largest rise of a run over
+    the RSS after its loading (ru_maxrss where VmHWM cannot be reset)."""
     from kdphys.analysis import analyze_video, upload_landmarkers
 
     preload_modules()
     landmarkers = upload_landmarkers()
     runs = []
-    rss0 = None
     for _ in range(max(int(repeats), 1)):
         engine, state, source = _engine(name, keep_all=True, onnx_path=onnx_path, landmarkers=landmarkers)
         _warm(engine, Path(video))
-        if rss0 is None:
-            rss0 = rss_mb()
-            reset_peak_rss()
+        rss0 = rss_mb()
+        reset_peak_rss()                    # each run's peak counts its analysis, not the loading before it
         t0, cpu0 = time.perf_counter(), time.process_time()
         result = analyze_video(video, settings=engine.settings, engine=engine)
-        runs.append((time.perf_counter() - t0, time.process_time() - cpu0, result))
+        runs.append({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0, "result": result,
+                     "rss0": rss0, "peak": peak_rss_mb()})
         engine.tracker.close()
-    runs.sort(key=lambda run: run[0])
-    wall, cpu, result = runs[len(runs) // 2]
+    runs.sort(key=lambda run: run["wall_s"])
+    median = runs[len(runs) // 2]
+    result, wall = median["result"], median["wall_s"]
     duration = result.video.duration_s
+    worst = max(runs, key=lambda run: run["peak"] - run["rss0"])
     return {"model": name, "weights": state, "source": source, "video": Path(video).name,
             "duration_s": duration, "frames": result.frames_decoded, "wall_s": wall,
-            "walls_s": [run[0] for run in runs], "x_realtime": duration / wall if wall > 0 else None,
-            "cpu_s": float(np.median([run[1] for run in runs])), "cores": usable_cores(),
+            "walls_s": [run["wall_s"] for run in runs], "x_realtime": duration / wall if wall > 0 else None,
+            "cpu_s": float(np.median([run["cpu_s"] for run in runs])), "cores": usable_cores(),
             "landmarkers": landmarkers,
             "timings_s": {k: float(v) for k, v in result.timings_s.items()},
             "hr_bpm": result.snapshot.reading.hr_bpm, "reason": result.snapshot.reading.reason,
-            "rss_after_load_mb": rss0, "peak_rss_mb": peak_rss_mb(), "peak_delta_mb": peak_rss_mb() - rss0,
+            "rss_after_load_mb": worst["rss0"], "peak_rss_mb": max(run["peak"] for run in runs),
+            "peak_delta_mb": worst["peak"] - worst["rss0"],
             "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
