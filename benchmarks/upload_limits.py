@@ -1,8 +1,12 @@
-"""Why uploads stop near 12x real time on 2 cores: the landmarker's cost, threads, detection cadence, processes.
+"""Why uploads stopped near 12x real time on 2 cores with one landmarker on the main thread: the landmarker's
+cost, threads, detection cadence, processes. (Uploads now run two landmarkers ahead of the tracker,
+kdphys.lookahead; ``python -m kdphys bench --upload`` measures the shipped path. The tables here still
+describe the single landmarker's limits.)
 
     .venv/bin/python benchmarks/upload_limits.py                  # all three parts, ~1 min
     .venv/bin/python benchmarks/upload_limits.py --parts cadence --methods pos student
     .venv/bin/python benchmarks/upload_limits.py --parts process  # a landmarker process, best case (~1 min)
+    .venv/bin/python benchmarks/upload_limits.py --parts decode   # decoder threads, whole vs lazy RGB (~30 s)
 
 Prints three tables (figures vary a little with machine load):
 
@@ -22,6 +26,9 @@ Prints three tables (figures vary a little with machine load):
    upload with its detections replayed (the landmarker's cost gone); the landmarker alone on every
    ``detect_every``-th frame in a second process (frames preloaded: no decoding, no transfer); and the last
    two at once. "Both done" is what a perfectly pipelined two-process upload could reach.
+5. decode (not in the default parts; ~30 s): CPU and wall time to decode the bench's 60 s video with
+   FFmpeg's frame threads and on one thread, alone and with each frame converted to RGB whole (what uploads
+   did) or as a ``LazyRgb`` read in one 200x200 region (what the tracker reads now), 2 runs each.
 """
 
 from __future__ import annotations
@@ -241,16 +248,49 @@ def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
     return out
 
 
+def decode_variants() -> list[tuple[str, bool, str]]:
+    """(label, one decoder thread, conversion) rows of the decode part."""
+    rows = []
+    for convert, label in (("none", "decode only"), ("whole", "decode + whole-frame RGB"),
+                           ("region", "decode + LazyRgb, one 200x200 region")):
+        rows += [(label, False, convert), (label, True, convert)]
+    return rows
+
+
+def decode_cost(one_thread: bool, convert: str) -> tuple[float, float]:
+    """Wall and process CPU seconds to decode the bench's 60 s video (``kdphys.video.iter_frames``)."""
+    from kdphys.bench.clips import long_video
+    from kdphys.lazy_rgb import LazyRgb
+
+    video = long_video(60.0)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    for frame in iter_frames(video, lazy_rgb=convert != "whole", one_thread=one_thread):
+        if convert == "region" and isinstance(frame.rgb, LazyRgb):
+            frame.rgb.region(slice(140, 340), slice(220, 420))
+    return time.perf_counter() - t0, time.process_time() - cpu0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--video", type=Path, default=paths.SAMPLE_VIDEO)
     parser.add_argument("--parts", nargs="+", default=["cost", "threads", "cadence"],
-                        choices=["cost", "threads", "cadence", "process"])
+                        choices=["cost", "threads", "cadence", "process", "decode"])
     parser.add_argument("--methods", nargs="+", default=["pos", "student"])
     parser.add_argument("--held", nargs="+", type=int, default=[4, 5, 6, 7, 8, 10])
     parser.add_argument("--interpolated", nargs="+", type=int, default=[5, 10, 15, 20])
     args = parser.parse_args(argv)
 
+    if "decode" in args.parts:
+        print("| 60 s 640x480 H.264 | decoder threads | wall s | CPU s |")
+        print("|---|---|---|---|")
+        for label, one_thread, convert in decode_variants():
+            for _ in range(2):
+                wall, cpu = decode_cost(one_thread, convert)
+                print(f"| {label} | {'one' if one_thread else 'FFmpeg frame threads'} | {wall:.2f} | {cpu:.2f} |",
+                      flush=True)
+        print()
+        if args.parts == ["decode"]:
+            return
     if "process" in args.parts:
         upload_s = 60.0
         print(f"| {upload_s:.0f} s upload (student ONNX), landmarker every {SHIPPED_DETECT_EVERY} frames | wall s | "

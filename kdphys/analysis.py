@@ -24,9 +24,10 @@ from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
 from kdphys.prefetch import prefetch
 from kdphys.video import VideoInfo, iter_frames, probe
 #: Videos up to this many pixels per frame are decoded on one thread: the landmarkers keep the cores
-#: busy, and FFmpeg's frame threads cost more CPU than they save time on 2 cores (60 s of H.264, decode
-#: alone: 640x480 0.64-0.71 s CPU on one thread vs 0.85-1.02 s with frame threads at about the same
-#: wall time; 1280x720 1.43-1.49 vs 1.70-1.81 s CPU, 1.4 vs 1.1 s wall). Larger videos keep them.
+#: busy, and FFmpeg's frame threads cost more CPU than they save time on 2 cores (60 s of 640x480 H.264,
+#: ``benchmarks/upload_limits.py --parts decode``: 0.68-0.70 s CPU on one thread vs 0.89 s with frame
+#: threads, 0.70 vs 0.63 s wall). Larger frames keep frame threads: decoding them on one thread would
+#: approach the landmarkers' time.
 ONE_THREAD_DECODE_MAX_PIXELS = 1280 * 720
 
 
@@ -131,6 +132,7 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
     settings = settings or (engine.settings if engine else EngineSettings(method=method))
     info = probe(source)
     _rewind(source)
+    own_engine = engine is None
     engine = engine or Engine(settings, keep_all=True, landmarkers=upload_landmarkers())
     decode_s = 0.0
     n_frames = 0
@@ -157,6 +159,8 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
     finally:
         frames.close()   # stops the landmarkers' calls ahead
         decoded.close()  # and the decoder thread, at once on cancel or error
+        if own_engine:
+            engine.tracker.close()   # its landmarkers and their threads, now rather than at garbage collection
     snapshot = engine.snapshot()
     if progress is not None:
         progress(1.0, "done")

@@ -2,8 +2,9 @@
 
 An upload's face tracker reads two small parts of most frames (the skin-mask window, ~150x120 px at
 640x480, and the face crop's square); only the frames the landmarker runs on (one in five) need all
-their pixels. Converting the whole frame to RGB was a fifth of an upload's CPU time (0.4-0.5 ms of
-0.7 ms per decoded 640x480 frame on 2 cores); a region costs ~0.07 ms.
+their pixels. Converting every whole frame to RGB cost as much CPU as decoding it (a minute of 640x480
+H.264: 1.71-1.83 s for decoding and converting, 0.89-0.90 s for decoding and one 200x200 region per
+frame; ``benchmarks/upload_limits.py --parts decode``).
 
     image = LazyRgb(av_frame)                 # decoded yuv420p / yuvj420p frame, even size, shown as decoded
     patch = image.region(slice(100, 260), slice(200, 380))   # (160, 180, 3) uint8 RGB

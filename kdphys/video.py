@@ -150,7 +150,7 @@ def iter_frames(path: VideoSource, max_side: int | None = None, lazy_rgb: bool =
         lazy_rgb: where a frame needs no scaling and no rotation and is 4:2:0 YUV (nearly every camera
             video), ``Frame.rgb`` is a ``kdphys.lazy_rgb.LazyRgb``: the same pixels, converted only where
             read (``region``) or when made an array (``np.asarray``). For readers of small parts.
-        one_thread: decode on the calling thread only (FFmpeg's frame threads cost 20-40 % more CPU time
+        one_thread: decode on the calling thread only (FFmpeg's frame threads cost ~30 % more CPU time
             and gain little on 2 cores; for callers whose other work keeps the cores busy).
     Yields:
         Frame with rgb (H, W, 3) uint8 RGB upright and t_s in seconds (first frame 0 s).
