@@ -151,3 +151,25 @@ def test_upload_with_two_landmarkers_matches_one_on_the_real_clip(monkeypatch):
     assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(old.keyframes, new.keyframes))
     one.tracker.close()
     two.tracker.close()
+
+
+def test_cancelled_upload_leaves_no_landmarker_thread_behind():
+    """Cancelling an upload (the page's Cancel button) stops the calls ahead and closes the landmarkers
+    of the engine analyze_video built: no worker thread outlives the analysis."""
+    from kdphys.analysis import analyze_video
+    from kdphys.engine import AnalysisCancelled
+
+    def landmarker_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("landmarker")]
+
+    before = landmarker_threads()
+    polls = {"n": 0}
+
+    def cancel() -> bool:
+        polls["n"] += 1
+        return polls["n"] > 60            # two seconds of the clip
+
+    with pytest.raises(AnalysisCancelled):
+        analyze_video(SAMPLE_VIDEO, method="pos", cancel=cancel)
+    assert polls["n"] == 61
+    assert landmarker_threads() == before
