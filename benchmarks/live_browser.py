@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))   # run from anywhere without installing
 
 from kdphys import paths  # noqa: E402
-from kdphys.bench.clips import real_clip_reference_hr  # noqa: E402
+from kdphys.reference import sample_clip_hr_bpm  # noqa: E402
 from tests.browser_util import (HR_PATTERN, OUTBOUND_VIDEO, _webrtc_frame, fake_camera_browser,  # noqa: E402
                                 in_private_network, wait_for_text, write_y4m)
 from webapp.ui import method_label  # noqa: E402
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.inner:
         args.out.write_text(json.dumps(one_run(args.y4m, args.seconds, args.method)))
         return
-    ref_hr = real_clip_reference_hr()
+    ref_hr = sample_clip_hr_bpm()
     print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; method {args.method or 'the page default'}; the page "
           f"sampled every {SAMPLE_EVERY_S:.0f} s for {args.seconds:.0f} s after START")
     print("| method shown | preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "

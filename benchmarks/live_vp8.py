@@ -33,7 +33,7 @@ from kdphys import paths, signal as sig  # noqa: E402
 from kdphys.engine import Engine  # noqa: E402
 from kdphys.live import LiveSettings  # noqa: E402
 from kdphys.quality import QualitySettings  # noqa: E402
-from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from kdphys.reference import sample_clip_reference  # noqa: E402
 from kdphys.video import read_video  # noqa: E402
 
 FPS = 30.0
@@ -67,8 +67,7 @@ def vp8_roundtrip(frames: list[np.ndarray], bitrate: float, fps: float = FPS,
 
 def looped_reference(n_frames: int, clip_frames: int, offset_frames: int = 0) -> np.ndarray:
     """(n_frames,) oximeter waveform on the 30 Hz grid of the clip looped from frame ``offset_frames`` on."""
-    frame_t = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(frame_t[0])
+    ref = sample_clip_reference()
     one = np.roll(np.interp(np.arange(clip_frames) / FPS, ref.t_s, ref.values), -offset_frames)
     return np.tile(one, -(-n_frames // clip_frames))[:n_frames]
 

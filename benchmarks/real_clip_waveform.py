@@ -20,7 +20,7 @@ from kdphys import paths, signal as sig  # noqa: E402
 from kdphys.analysis import analyze_video  # noqa: E402
 from kdphys.engine import Engine, EngineSettings  # noqa: E402
 from kdphys.methods.neural import NeuralMethod  # noqa: E402
-from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from kdphys.reference import sample_clip_reference  # noqa: E402
 
 BAND_HZ = (0.7, 3.5)
 
@@ -28,7 +28,7 @@ BAND_HZ = (0.7, 3.5)
 def waveform_r(method_name: str, method=None) -> tuple[float, float, float, str]:
     engine = Engine(EngineSettings(method=method_name), method=method, keep_all=True)
     snap = analyze_video(paths.SAMPLE_VIDEO, engine=engine).snapshot
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)[0])
+    ref = sample_clip_reference()
     ref_wave = sig.preprocess(np.interp(snap.t_s, ref.t_s, ref.values), snap.fps, BAND_HZ)
     edge = int(2 * snap.fps)          # filter edges
     def r_at(lag: int) -> float:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from any
 
 from kdphys import paths, signal as sig  # noqa: E402
 from kdphys.analysis import analyze_video  # noqa: E402
-from kdphys.reference import load_frame_times_csv, load_reference_csv  # noqa: E402
+from kdphys.reference import sample_clip_reference  # noqa: E402
 
 BAND_HZ = (0.7, 3.5)
 FPS = 30.0
@@ -66,7 +66,7 @@ def synthetic_slope(amplitude: float, seed: int, folder: Path) -> tuple[np.ndarr
 
 def main() -> None:
     t_s, trace = skin_trace(paths.SAMPLE_VIDEO)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)[0])
+    ref = sample_clip_reference()
     real, r_real, lag_s = channel_amplitudes(trace, np.interp(t_s, ref.t_s, ref.values))
     print("| clip | slope R, G, B (relative change per reference SD) | R/G, B/G | green r | lag (s) |")
     print("|---|---|---|---|---|")

@@ -24,7 +24,7 @@ from kdphys import paths
 from kdphys.config import SyntheticSetConfig
 from kdphys.data.folder import VideoFolder
 from kdphys.evaluate import EvalSettings, evaluate
-from kdphys.reference import load_frame_times_csv, load_reference_csv
+from kdphys.reference import sample_clip_reference
 from kdphys.synthetic_sets import write_split
 
 HELD_OUT = SyntheticSetConfig(n_train=0, n_val=0, duration_s=20.0, size_hw=(240, 320), hr_range_bpm=(45.0, 160.0),
@@ -37,7 +37,7 @@ def real_clip_folder(folder: Path) -> VideoFolder:
     video = folder / "physrecorder.avi"
     if not video.exists():
         video.symlink_to(paths.SAMPLE_VIDEO)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)[0])
+    ref = sample_clip_reference()
     with (folder / "physrecorder.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["time_s", "bvp"])

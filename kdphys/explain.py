@@ -294,11 +294,3 @@ def compare_with_reference(snapshot, reference, band_hz: tuple[float, float] = (
                                mae_bpm=float(metrics.mae(est_trend, ref_at)), pearson_r=float(pearson),
                                bias_bpm=float(ba.bias), loa_low_bpm=float(ba.loa_low),
                                loa_high_bpm=float(ba.loa_high))
-
-
-def sample_reference():
-    """The sample clip's finger-oximeter reference, aligned so that time 0 is the clip's first frame."""
-    from kdphys.reference import load_frame_times_csv, load_reference_csv
-
-    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    return load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))

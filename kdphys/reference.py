@@ -116,6 +116,24 @@ def load_frame_times_csv(path: str | Path) -> np.ndarray:
     return np.array([float(r["timestamp"]) for r in rows])
 
 
+def sample_clip_reference() -> Reference:
+    """The shipped sample clip's finger-oximeter waveform (BVP.csv), aligned so that time 0 is the clip's
+    first frame (frames_timestamp.csv), over its whole recording."""
+    from kdphys import paths
+
+    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
+    return load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
+
+
+def sample_clip_hr_bpm(band_hz: tuple[float, float] = (0.7, 3.5)) -> float:
+    """Oximeter heart rate (bpm) of the sample clip over the video's own span (about 71 bpm)."""
+    from kdphys import paths
+
+    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
+    span_s = float(frame_times[-1] - frame_times[0])
+    return float(sample_clip_reference().clipped(0.0, span_s).hr_bpm(band_hz))
+
+
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     for name in names:
         if name in header:

@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status, sample_reference
+from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status
 from kdphys.live import LiveSession
-from kdphys.reference import load_frame_times_csv, load_reference_csv
+from kdphys.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.video import iter_frames, write_video
 
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
@@ -44,9 +44,7 @@ def assert_no_traceback(at: AppTest) -> None:
 @pytest.fixture(scope="module")
 def reference_hr_bpm() -> float:
     """Reference HR of the sample clip from its finger-oximeter BVP over the clip's own time span."""
-    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
-    return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
+    return sample_clip_hr_bpm()
 
 
 def _cut(tmp_path, seconds: float, name: str) -> bytes:
@@ -141,7 +139,7 @@ def test_reference_comparison_on_sample_is_consistent(reference_hr_bpm):
     from kdphys.analysis import analyze_video
 
     result = analyze_video(paths.SAMPLE_VIDEO, method="pos")
-    cmp = compare_with_reference(result.snapshot, sample_reference())
+    cmp = compare_with_reference(result.snapshot, sample_clip_reference())
     assert abs(cmp.ref_hr_bpm - reference_hr_bpm) < 0.5
     assert cmp.mae_bpm < 5.0
     assert cmp.loa_low_bpm <= cmp.bias_bpm <= cmp.loa_high_bpm

@@ -19,19 +19,13 @@ import sys
 import pytest
 
 from kdphys import paths
-from kdphys.reference import load_frame_times_csv, load_reference_csv
+from kdphys.reference import sample_clip_hr_bpm
 from tests.browser_util import (CHROMIUM, HR_PATTERN, REPO_ROOT, SCREENSHOT_DIR, in_private_network,
                                 launch_chromium, streamlit_server, wait_for_text, write_y4m)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed; "
                                        "run `bash setup.sh --dev`")
-
-
-def _reference_hr_bpm() -> float:
-    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
-    return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
 
 
 def _shot(page, name: str) -> None:
@@ -42,7 +36,7 @@ def _shot(page, name: str) -> None:
 def test_upload_sample_hr_matches_reference_and_screenshots():
     from playwright.sync_api import sync_playwright
 
-    ref_hr = _reference_hr_bpm()
+    ref_hr = sample_clip_hr_bpm()
     with streamlit_server() as url, sync_playwright() as pw:
         browser = launch_chromium(pw)
         try:
@@ -100,5 +94,5 @@ def test_live_page_fake_webcam_reaches_engine_and_shows_hr(tmp_path):
     # benchmarks/live_browser.py saw the first HR after 30 s. The 170 s budget is kept for loaded machines.
     assert result["ok"], f"{result}\n{proc.stderr[-3000:]}"
     assert result.get("codec") == "video/H264", result
-    ref_hr = _reference_hr_bpm()
+    ref_hr = sample_clip_hr_bpm()
     assert abs(result["hr_bpm"] - ref_hr) <= 5.0, (result["hr_bpm"], ref_hr)

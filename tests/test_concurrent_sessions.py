@@ -17,17 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.reference import load_frame_times_csv, load_reference_csv
+from kdphys.reference import sample_clip_hr_bpm
 from tests import media
 from tests.browser_util import CHROMIUM, HR_PATTERN, launch_chromium, streamlit_server, wait_for_text
 
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
-
-
-def _sample_reference_hr_bpm() -> float:
-    frame_times = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
-    return ref.clipped(0.0, float(frame_times[-1] - frame_times[0])).hr_bpm()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed; "
@@ -36,7 +30,7 @@ def test_three_browser_sessions_get_their_own_results(tmp_path):
     from playwright.sync_api import sync_playwright
 
     clips = {
-        paths.SAMPLE_VIDEO: _sample_reference_hr_bpm(),
+        paths.SAMPLE_VIDEO: sample_clip_hr_bpm(),
         **{m.path: m.hr_bpm for m in (media.write_640x480_clip(tmp_path, "alice_62bpm", 62.0, seed=31),
                                       media.write_640x480_clip(tmp_path, "bob_96bpm", 96.0, seed=32))},
     }

@@ -9,16 +9,13 @@ import pytest
 
 from kdphys import paths
 from kdphys.analysis import analyze_video
-from kdphys.reference import load_frame_times_csv, load_reference_csv
+from kdphys.reference import sample_clip_hr_bpm, sample_clip_reference
 
 
 @pytest.fixture(scope="module")
 def reference_hr_bpm():
-    """HR of the oximeter waveform over the video's time span, computed here from BVP.csv."""
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV)
-    frame_t = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = ref.aligned(frame_t[0]).clipped(0.0, frame_t[-1] - frame_t[0])
-    hr = ref.hr_bpm()
+    """HR of the oximeter waveform over the video's time span, from BVP.csv."""
+    hr = sample_clip_hr_bpm()
     assert 50 < hr < 100  # sanity: a resting adult
     return hr
 
@@ -56,9 +53,7 @@ def test_shipped_students_read_the_real_clip_within_1_bpm_in_the_app(weights, re
 
 def test_waveform_correlates_with_oximeter(pos_result):
     """The band-passed POS waveform follows the oximeter's (lag searched within one beat)."""
-    ref = load_reference_csv(paths.SAMPLE_BVP_CSV)
-    frame_t = load_frame_times_csv(paths.SAMPLE_FRAME_TIMES_CSV)
-    ref = ref.aligned(frame_t[0])
+    ref = sample_clip_reference()
     from kdphys import signal as sig
     snap = pos_result.snapshot
     ref_wave = np.interp(snap.t_s, ref.t_s, ref.values)

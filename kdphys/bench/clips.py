@@ -8,7 +8,6 @@
   at that size as the app does) and mean skin RGB trace (N, 3) of a video, one per frame (the clip is constant 30 fps, so frames = samples of the engine's grid).
 - ``synthetic_crops(seeds)``: the same for held-out synthetic clips (seeds >= 10000), tracked on the
   rendered frames in memory (lossless: no codec between renderer and tracker).
-- ``real_clip_reference_hr()``: oximeter HR of the real clip from BVP.csv (kdphys.reference).
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kdphys.paths import SAMPLE_BVP_CSV, SAMPLE_FRAME_TIMES_CSV, SAMPLE_VIDEO
+from kdphys.paths import SAMPLE_VIDEO
+from kdphys.reference import sample_clip_hr_bpm
 
 #: H.264 quality of the looped 60 s video (18 = visually lossless; keeps the pulse).
 LONG_VIDEO_CRF = 18
@@ -179,7 +179,7 @@ def face_crops(video: Path = SAMPLE_VIDEO, hr_bpm: float | None = None, max_fram
     frames = (f.rgb for i, f in enumerate(iter_frames(video)) if max_frames is None or i < max_frames)
     crops, trace = track_frames(frames, crop_size)
     if hr_bpm is None and Path(video) == SAMPLE_VIDEO:
-        hr_bpm = real_clip_reference_hr()
+        hr_bpm = sample_clip_hr_bpm()
     result = CropSet(Path(video).stem, crops, trace, 30.0, hr_bpm)
     result.save(path)
     return result
@@ -206,12 +206,3 @@ def synthetic_crop_path(seed: int, hr_bpm: float, crop_size: int, duration_s: fl
                         size=SYNTHETIC_SIZE) -> Path:
     """Cache file of one held-out synthetic clip's crops cut at ``crop_size`` pixels."""
     return bench_dir() / f"synth_{seed}_{hr_bpm:g}_{duration_s:g}_{size[0]}x{size[1]}_{_crop_tag(crop_size)}.npz"
-
-
-def real_clip_reference_hr(band_hz: tuple[float, float] = (0.7, 3.5)) -> float:
-    """Oximeter HR (bpm) of the real clip over the video's span (BVP.csv aligned to the first frame)."""
-    from kdphys.reference import load_frame_times_csv, load_reference_csv
-
-    frame_t = load_frame_times_csv(SAMPLE_FRAME_TIMES_CSV)
-    ref = load_reference_csv(SAMPLE_BVP_CSV).aligned(frame_t[0]).clipped(0.0, frame_t[-1] - frame_t[0])
-    return float(ref.hr_bpm(band_hz))

@@ -28,10 +28,8 @@ if PagesManager.uses_pages_directory:
 from kdphys import paths
 from kdphys.analysis import analyze_video
 from kdphys.engine import EngineSettings
-from kdphys.errors import KDPhysError
-from kdphys.explain import (attention_comparison, compare_with_reference, default_method, model_status,
-                            sample_reference)
-from kdphys.reference import load_reference_csv
+from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status
+from kdphys.reference import load_reference_csv, sample_clip_reference
 from webapp import plots, ui
 
 VIDEO_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
@@ -121,7 +119,7 @@ def _reference_section(result, is_sample: bool) -> None:
                                  help="Defaults to the first row: the reference started with the video.")
             reference = ref.aligned(t0)
         elif is_sample:
-            reference = sample_reference()
+            reference = sample_clip_reference()
             st.caption("Sample clip: compared with its finger pulse-oximeter recording (BVP.csv).")
         if reference is None:
             st.caption("Upload a reference to see MAE, Pearson r and a Bland–Altman plot.")
