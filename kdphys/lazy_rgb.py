@@ -85,8 +85,11 @@ class LazyRgb:
         self._lock = threading.Lock()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The whole frame for ``np.asarray`` (read-only, kept) or ``np.array`` (``copy=True``: a writable copy)."""
         full = self.full()
-        return full if dtype is None else full.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != full.dtype:
+            return full.astype(dtype)
+        return full.copy() if copy else full
 
     def full(self) -> np.ndarray:
         """(H, W, 3) uint8 RGB of the whole frame (converted on the first call, then kept; read-only)."""

@@ -79,6 +79,16 @@ def test_odd_sized_frames_are_converted_whole(tmp_path):
         np.testing.assert_array_equal(lazy, eager)
 
 
+def test_array_conversions_follow_numpy():
+    (lazy, eager), = paired_frames(paths.SAMPLE_VIDEO, 1)
+    kept = np.asarray(lazy)
+    assert not kept.flags.writeable and np.asarray(lazy) is kept       # converted once, shared read-only
+    copied = np.array(lazy)
+    assert copied.flags.writeable and copied is not kept
+    np.testing.assert_array_equal(copied, eager)
+    assert np.asarray(lazy, dtype=np.float32).dtype == np.float32
+
+
 def test_scaled_frames_stay_arrays():
     """Downscaled (max_side) frames are converted whole as before: a LazyRgb only stands for a frame
     shown as decoded."""
