@@ -23,6 +23,8 @@ from kdphys import __version__
 from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
 from kdphys.prefetch import prefetch
 from kdphys.video import VideoInfo, iter_frames, probe
+
+
 #: Videos up to this many pixels per frame are decoded on one thread: the landmarkers keep the cores
 #: busy, and FFmpeg's frame threads cost more CPU than they save time on 2 cores (60 s of 640x480 H.264,
 #: ``benchmarks/upload_limits.py --parts decode``: 0.68-0.70 s CPU on one thread vs 0.89 s with frame
@@ -31,12 +33,16 @@ from kdphys.video import VideoInfo, iter_frames, probe
 ONE_THREAD_DECODE_MAX_PIXELS = 1280 * 720
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS reports it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def upload_landmarkers() -> int:
     """Face landmarkers an upload analysis runs at once, working ahead of the tracker: one per core this
     process may use, at most 2 (the landmarker is most of an upload's CPU time: two keep both cores of a
     2-core laptop busy; docs/PERFORMANCE.md)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(2, cores))
+    return max(1, min(2, usable_cores()))
 
 
 ProgressFn = Callable[[float, str], None]

@@ -374,11 +374,6 @@ def live_pipeline(video: str, name: str = "student-onnx", max_frames: int | None
             "peak_rss_mb": peak_rss_mb(), "peak_delta_mb": peak_rss_mb() - rss0}
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity where the OS reports it)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None, repeats: int = 1) -> dict:
     """analyze_video on a file with a pre-built engine, built as analyze_video builds it (landmarkers
     working ahead: ``upload_landmarkers()``); model and landmarker loading excluded. ``repeats`` runs, each
@@ -389,7 +384,7 @@ def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None,
     it may use, the landmarkers, per-stage seconds from the median run, HR, peak RSS of this process during
     the analyses (VmHWM, reset after each run's loading; the highest) and the largest rise of a run over
     the RSS after its loading (ru_maxrss where VmHWM cannot be reset)."""
-    from kdphys.analysis import analyze_video, upload_landmarkers
+    from kdphys.analysis import analyze_video, upload_landmarkers, usable_cores
 
     preload_modules()
     landmarkers = upload_landmarkers()
