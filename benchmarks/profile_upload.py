@@ -88,11 +88,9 @@ def summarise_raw(path: Path) -> tuple[collections.Counter, collections.Counter,
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
-        frames = stack.split(";")
-        thread = re.sub(r"\s*\(\d+\)", "", frames[0]).replace("thread:", "").strip()
-        frames = frames[1:]
-        if frames and not frames[0].startswith("Thread._bootstrap") and ":" not in thread:
-            thread = thread or "main"
+        head, *frames = stack.split(";")
+        # "thread (tid): Name", or "thread (tid)" for a thread Python did not name
+        thread = head.split(":", 1)[1].strip() if ":" in head else "(unnamed)"
         leaf = re.sub(r" \(.*/", " (", frames[-1]) if frames else "?"
         if any(leaf.startswith(w) for w in WAITS):
             leaf = "(waiting: lock, condition or queue)"
