@@ -77,18 +77,23 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
-        """JSON-serialisable summary (model, filter band, quality, HR or reason)."""
+        """JSON-serialisable summary: the reading (HR with range and coverage, or the reason), quality,
+        settings, video facts, timings, and every window's HR, quality and accepted flag."""
         r = self.snapshot.reading
         return {
             "kdphys_version": __version__,
             "method": self.snapshot.method,
-            "hr_bpm": None if r.hr_bpm is None else round(float(r.hr_bpm), 2),
+            "hr_bpm": _rounded(r.hr_bpm, 2),
+            "hr_range_bpm": None if r.hr_range_bpm is None else [round(float(v), 1) for v in r.hr_range_bpm],
+            "coverage": _rounded(r.coverage, 3),
             "reason": r.reason,
             "quality": r.quality,
-            "snr_db": None if r.snr_db is None else round(float(r.snr_db), 2),
-            "sqi": None if r.sqi is None else round(float(r.sqi), 3),
+            "snr_db": _rounded(r.snr_db, 2),
+            "confidence": _rounded(r.confidence, 3),
             "face_fraction": round(float(r.face_fraction), 3),
             "filter_band_hz": list(self.settings.band_hz),
+            "window_s": self.settings.track.window_s,
+            "hop_s": self.settings.track.hop_s,
             "grid_fps": self.settings.fps,
             "video": {"width": self.video.width, "height": self.video.height, "fps": round(self.video.fps, 3),
                       "duration_s": round(self.video.duration_s, 3), "codec": self.video.codec,
@@ -96,26 +101,55 @@ class AnalysisResult:
             "max_faces": self.max_faces,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
             "notes": self.notes,
+            "windows": [window_row(w) for w in self.snapshot.readings.windows],
         }
 
     def write_csv(self, path: str | Path) -> Path:
-        """Write time_s, bvp, hr_bpm (sliding-window trend, interpolated; empty where none), face."""
+        """One row per window: start_s, end_s, hr_bpm (empty where refused), accepted (0/1), quality,
+        snr_db, confidence, reason. No heart rate appears where the gate refused one."""
+        path = Path(path)
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=WINDOW_FIELDS)
+            writer.writeheader()
+            for w in self.snapshot.readings.windows:
+                writer.writerow({k: "" if v is None else v for k, v in window_row(w).items()})
+        return path
+
+    def write_waveform_csv(self, path: str | Path) -> Path:
+        """One row per sample: time_s, bvp (pre-processed, arbitrary units), face (0/1), read (0/1: inside a
+        window that gave a reading), beat (0/1: a beat is marked here)."""
         path = Path(path)
         s = self.snapshot
-        hr = np.full(len(s.t_s), np.nan)
-        if len(s.trend_t_s) >= 2:
-            hr = np.interp(s.t_s, s.trend_t_s, s.trend_hr_bpm, left=np.nan, right=np.nan)
+        read = s.readings.read_mask(len(s.t_s))
+        beat = np.zeros(len(s.t_s), dtype=int)
+        if s.beats is not None:
+            beat[s.beats.peaks[s.beats.peaks < len(beat)]] = 1
         with path.open("w", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["time_s", "bvp", "hr_bpm", "face"])
-            for t, b, h, f in zip(s.t_s, s.bvp, hr, s.face_present):
-                writer.writerow([f"{t:.4f}", f"{b:.6f}", "" if np.isnan(h) else f"{h:.2f}", int(f)])
+            writer.writerow(["time_s", "bvp", "face", "read", "beat"])
+            for t, b, f, r, k in zip(s.t_s, s.bvp, s.face_present, read, beat):
+                writer.writerow([f"{t:.4f}", f"{b:.6f}", int(f), int(r), int(k)])
         return path
 
     def write_json(self, path: str | Path) -> Path:
         path = Path(path)
         path.write_text(json.dumps(self.summary(), indent=2))
         return path
+
+
+WINDOW_FIELDS = ["start_s", "end_s", "hr_bpm", "accepted", "quality", "snr_db", "confidence", "reason"]
+
+
+def window_row(window) -> dict:
+    """One window (kdphys.readings.WindowReading) as a flat dict of WINDOW_FIELDS (None where empty)."""
+    r = window.reading
+    return {"start_s": round(window.start_s, 3), "end_s": round(window.end_s, 3), "hr_bpm": _rounded(r.hr_bpm, 2),
+            "accepted": int(window.accepted), "quality": r.quality, "snr_db": _rounded(r.snr_db, 2),
+            "confidence": _rounded(r.confidence, 3), "reason": r.reason}
+
+
+def _rounded(value, digits: int):
+    return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
 def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: EngineSettings | None = None,

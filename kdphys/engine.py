@@ -12,7 +12,8 @@ keeps the whole waveform); the live page feeds it from the webcam and reads it a
 
 Pipeline per frame: FaceTracker (ROI + skin mask + crop) -> UniformResampler (true timestamps onto a grid
 at ``fps``) -> per-sample buffers (skin RGB trace, face flag, crops or a crop method's segmented BVP) ->
-on demand: method BVP -> signal.preprocess (detrend + band-pass) -> quality.assess -> HrReading.
+on demand: method BVP -> kdphys.readings.read_signal (pre-processing, windows tracked together by
+kdphys.hr_track, each through the quality gate) -> HrReading per window and a summary of them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Iterable, Iterator
 from typing import Callable, TypeVar
 
@@ -31,8 +32,10 @@ from kdphys.errors import KDPhysError
 from kdphys.face import FaceLandmarkDetector, FaceTracker, TrackerSettings, TrackResult
 from kdphys.lookahead import LookaheadDetector
 from kdphys.methods import get_method
-from kdphys.methods.base import BVPMethod, crop_size_for
-from kdphys.quality import BEAT_SPACING_OF_PERIOD, HrReading, QualitySettings, assess
+from kdphys.hr_track import TrackSettings
+from kdphys.methods.base import BVPMethod, crop_size_for, skin_region_for
+from kdphys.quality import HrReading, QualitySettings
+from kdphys.readings import Readings, read_signal
 from kdphys.resample import UniformResampler
 from kdphys.stitch import SegmentedRunner
 
@@ -49,9 +52,15 @@ class EngineSettings:
 
     Attributes:
         method: name for kdphys.methods.get_method ("pos", "chrom", "green", "student", "teacher").
-        band_hz: pass band of the heart-rate filter, Hz (0.7-3.5 Hz = 42-210 bpm).
+        band_hz: pre-processing band, Hz (signal.DEFAULT_BAND_HZ: 0.5-4 Hz; heart rates 40-200 bpm).
         fps: rate of the uniform grid that frames are resampled onto, samples per second.
-        window_s: length of the live heart-rate window, seconds.
+        track: windows and heart-rate tracker (kdphys.hr_track.TrackSettings: 10 s windows, 1 s apart).
+        live_track_s: live only: the windows of this many seconds are tracked together (the track's memory
+            of where the heart rate was), seconds.
+        live_lag_s: live only: the reading shown is that of the window that ended this long ago, s (fixed-lag
+            smoothing: the seconds after a window confirm or refute its heart rate; the newest window has
+            only its past to go by).
+        window_s: length of the live waveform shown, seconds.
         history_s: live only: how much of the trace and waveform is kept, seconds.
         crop_size: side of the square face crop, pixels, for methods without a crop size of their own
             (neural methods get crops at the size they were trained on: methods.base.crop_size_for).
@@ -61,8 +70,11 @@ class EngineSettings:
     """
 
     method: str = "pos"
-    band_hz: tuple[float, float] = (0.7, 3.5)
+    band_hz: tuple[float, float] = sig.DEFAULT_BAND_HZ
     fps: float = 30.0
+    track: TrackSettings = field(default_factory=TrackSettings)
+    live_track_s: float = 30.0
+    live_lag_s: float = 3.0
     window_s: float = 10.0
     history_s: float = 60.0
     crop_size: int = 36
@@ -93,20 +105,23 @@ class Engine:
         tracker: a FaceTracker (built from settings when None).
         method: a BVPMethod (built with get_method(settings.method) when None).
         keep_all: keep every sample (upload analysis) instead of the last ``history_s`` (live).
+        record_crops: keep every face crop too, whatever the method (extraction for evaluation and
+            training: ``recorded()``); implies ``keep_all``.
         landmarkers: face landmarkers for the tracker built here (ignored with ``tracker``). With more
             than one they work ahead of the tracker on worker threads (``kdphys.lookahead``): frames must
             then come through ``frames_ahead`` to gain from it (uploads). Same results either way.
     """
 
     def __init__(self, settings: EngineSettings | None = None, tracker: FaceTracker | None = None,
-                 method: BVPMethod | None = None, keep_all: bool = False, landmarkers: int = 1):
+                 method: BVPMethod | None = None, keep_all: bool = False, landmarkers: int = 1,
+                 record_crops: bool = False):
         self.settings = settings or EngineSettings()
         self.method = method or get_method(self.settings.method)
         if landmarkers < 1:
             raise ValueError(f"landmarkers must be >= 1, got {landmarkers}.")
         if tracker is None:
             crop_size = crop_size_for([self.method], self.settings.crop_size)
-            tracker_settings = TrackerSettings(crop_size=crop_size)
+            tracker_settings = TrackerSettings(crop_size=crop_size, skin_region=skin_region_for([self.method]))
             if self.settings.detect_every is not None:
                 tracker_settings.detect_every = self.settings.detect_every
             detector = None
@@ -117,7 +132,8 @@ class Engine:
         self.tracker = tracker
         tracker_settings = getattr(tracker, "settings", None)
         self.crop_size = int(getattr(tracker_settings, "crop_size", self.settings.crop_size))   # crops' side, px
-        self.keep_all = keep_all
+        self.record_crops = record_crops
+        self.keep_all = keep_all or record_crops
         self.timer = StageTimer()
         self._lock = threading.Lock()
         self.reset()
@@ -132,7 +148,8 @@ class Engine:
         self._t_s: deque[float] = deque(maxlen=maxlen)
         self._trace: deque[np.ndarray] = deque(maxlen=maxlen)       # (3,) float32, NaN when no face
         self._face: deque[bool] = deque(maxlen=maxlen)
-        self._crops: deque[np.ndarray] = deque(maxlen=int(round(self.settings.window_s * fps)))
+        self._crops: deque[np.ndarray] = deque(maxlen=int(round(self.settings.live_track_s * fps)))
+        self._recorded_crops: list[np.ndarray] = []
         self._segments = self._segment_runner(maxlen)
         self._last_crop: np.ndarray | None = None
         self.last_track: TrackResult | None = None
@@ -189,7 +206,7 @@ class Engine:
                 self._append_trace(sample.t_s, sample.value)
             if face and track.crop is not None and self._t_s:
                 self._keep_keyframe(self._t_s[-1], track.crop)   # for attention displays, any method
-            if self.method.input_kind == "crops":
+            if self.method.input_kind == "crops" or self.record_crops:
                 crop = track.crop if face else None
                 for sample in self._crop_resampler.push(t_s, crop):
                     self._append_crop(sample.t_s, sample.value)
@@ -199,7 +216,7 @@ class Engine:
         """Whether the frame at ``t_s`` needs a face crop: always for crop methods, else when a keyframe may
         be kept (grid times, counted from the first frame, never pass the frame's time, so this is true
         whenever ``_keep_keyframe`` would keep one)."""
-        if self.method.input_kind == "crops" or not self.keyframes or self._first_t_s is None:
+        if self.method.input_kind == "crops" or self.record_crops or not self.keyframes or self._first_t_s is None:
             return True
         return (t_s - self._first_t_s) - self.keyframes[-1][0] >= 1.0 - 1e-6
 
@@ -214,6 +231,10 @@ class Engine:
         if crop is None:
             crop = np.zeros((self.crop_size,) * 2 + (3,), np.uint8)
         self._last_crop = crop
+        if self.record_crops:
+            self._recorded_crops.append(crop)
+            if self.method.input_kind != "crops":
+                return
         t0 = time.perf_counter()
         if self._segments is not None:
             self._segments.push(crop)
@@ -265,38 +286,32 @@ class Engine:
             bvp = self.method.bvp(np.stack(crops), fps) if crops else np.zeros(0)
         return _match_length(bvp, len(trace))
 
-    def reading(self, window_s: float | None = None) -> HrReading:
-        """Heart rate over the last ``window_s`` (settings.window_s by default; 0 = everything)."""
-        window_s = self.settings.window_s if window_s is None else window_s
-        n = None if window_s == 0 else int(round(window_s * self.settings.fps))
+    def reading(self) -> HrReading:
+        """Live heart rate: the reading of the window that ended ``live_lag_s`` ago (the first, while there are
+        fewer), the windows of the last ``live_track_s`` tracked together (the first windows of a stream grow
+        from ``quality.min_duration_s``), or the reason there is none. After a face loss only the samples
+        since the face returned are read."""
+        readings = self.live_readings()
+        if not readings.windows:
+            return readings.summary
+        lag = int(round(self.settings.live_lag_s / self.settings.track.hop_s))
+        return readings.windows[max(len(readings.windows) - 1 - lag, 0)].reading
+
+    def live_readings(self) -> Readings:
+        """The windows behind ``reading``: Readings of the last ``live_track_s`` (since the face returned)."""
+        n = int(round(self.settings.live_track_s * self.settings.fps))
         _, trace, face, bvp = self._window(n)
-        if n is not None:
-            trace, face, bvp = self._since_face_returned(trace, face, bvp)
-        return self._assess(trace, face, bvp)
+        trace, face, bvp = _since_face_returned(trace, face, bvp)
+        return self._read(trace, face, bvp, grow=True)
 
-    def _since_face_returned(self, trace, face, bvp):
-        """Live window after a face loss: once the face has been back for ``quality.min_duration_s``, read
-        only the samples since it returned (like the first warm-up) instead of waiting until the lost
-        samples leave the window (8 s of a 10 s window at a face-fraction gate of 0.8).
-
-        trace (n, 3), face (n,) bool, bvp (n,) -> the same, cut to the trailing face run when it applies.
-        """
-        quality = self.settings.quality
-        if len(face) == 0 or face.all() or face.mean() >= quality.min_face_fraction:
-            return trace, face, bvp
-        start = int(np.flatnonzero(~face)[-1]) + 1
-        if (len(face) - start) / self.settings.fps < quality.min_duration_s:
-            return trace, face, bvp
-        return trace[start:], face[start:], bvp[start:]
-
-    def _assess(self, trace, face, bvp) -> HrReading:
+    def _read(self, trace, face, bvp, grow: bool) -> Readings:
         t0 = time.perf_counter()
-        fps, band = self.settings.fps, self.settings.band_hz
-        face_fraction = float(face.mean()) if len(face) else 0.0
-        reading = assess(bvp, fps, face_fraction, self.settings.quality, band_hz=band,
-                         raw_trace=fill_gaps(trace) if face.any() else None)
+        s = self.settings
+        track = replace(s.track, min_window_s=min(s.quality.min_duration_s, s.track.window_s))
+        readings = read_signal(bvp, s.fps, face, raw_trace=trace if face.any() else None, quality=s.quality,
+                               track=track, band_hz=s.band_hz, grow=grow)
         self.timer.add("signal", time.perf_counter() - t0)
-        return reading
+        return readings
 
     def waveform(self, window_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(t_s (n,), band-passed BVP (n,)) of the last window, for the live plot."""
@@ -308,22 +323,60 @@ class Engine:
         return t_s, sig.preprocess(bvp, self.settings.fps, self.settings.band_hz)
 
     def snapshot(self) -> "Snapshot":
-        """Everything recorded so far, post-processed: waveform, reading, trend, beats, spectrum."""
+        """Everything recorded so far, post-processed: waveform, readings per window and their summary,
+        beats (where the video was read) and the spectrum."""
         t_s, trace, face, bvp = self._window(None)
         fps, band = self.settings.fps, self.settings.band_hz
-        reading = self._assess(trace, face, bvp)
-        filtered = sig.preprocess(bvp, fps, band) if len(bvp) >= 2 else np.zeros(len(bvp))
+        readings = self._read(trace, face, bvp, grow=False)
         spectrum = beats = None
-        trend_t = trend_hr = np.zeros(0)
-        if len(filtered) >= int(2 * fps) and face.any():
-            estimate = sig.hr_from_spectrum(filtered, fps, band)
-            spectrum = estimate.spectrum
-            beats = sig.hr_from_peaks(filtered, fps, band,
-                                      min_interval_s=BEAT_SPACING_OF_PERIOD * 60.0 / estimate.hr_bpm)
-            trend_t, trend_hr = sig.hr_trend(filtered, fps, window_s=self.settings.window_s, band_hz=band)
-        return Snapshot(t_s=t_s, bvp=filtered, trace=trace, face_present=face, reading=reading,
-                        spectrum=spectrum, beats=beats, trend_t_s=trend_t, trend_hr_bpm=trend_hr,
-                        fps=fps, method=self.method.name)
+        if len(bvp) >= int(2 * fps) and face.any():
+            spectrum = sig.power_spectrum(readings.bvp_f, fps, band)
+            beats = beats_where_read(readings)
+        return Snapshot(t_s=t_s, bvp=readings.bvp_f, raw_bvp=bvp, trace=trace, face_present=face,
+                        reading=readings.summary,
+                        readings=readings, spectrum=spectrum, beats=beats, fps=fps, method=self.method.name)
+
+    def recorded(self) -> "RecordedSignals":
+        """Every sample so far (needs ``record_crops``): grid times, skin trace, face flags and face crops."""
+        if not self.record_crops:
+            raise RuntimeError("Engine(record_crops=True) is needed to keep every crop.")
+        with self._lock:
+            t_s = np.fromiter(self._t_s, float)
+            trace = np.array(self._trace, dtype=np.float32).reshape(-1, 3)
+            face = np.fromiter(self._face, bool)
+            crops = list(self._recorded_crops)
+        n = min(len(t_s), len(crops))
+        size = self.crop_size
+        stacked = np.stack(crops[:n]) if n else np.zeros((0, size, size, 3), np.uint8)
+        return RecordedSignals(t_s=t_s[:n], trace=trace[:n].astype(np.float64), face=face[:n], crops=stacked)
+
+
+def beats_where_read(readings: Readings) -> sig.BeatEstimate | None:
+    """One beat per cycle of the tracked heart rate (signal.beats_along), kept only in the stretches the
+    accepted windows cover; None when no window was read. IBIs are of neighbouring kept beats."""
+    if readings.track is None or not readings.accepted.any():
+        return None
+    ok = np.isfinite(readings.track.hr_bpm)
+    beats = sig.beats_along(readings.bvp_f, readings.fps, readings.track.t_s[ok], readings.track.hr_bpm[ok])
+    mask = readings.read_mask()
+    keep = mask[beats.peaks] if beats.peaks.size else np.zeros(0, bool)
+    peaks = beats.peaks[keep]
+    pairs = keep[:-1] & keep[1:]            # intervals between two kept, neighbouring beats
+    ibi_s = beats.ibi_s[pairs] if beats.ibi_s.size == pairs.size else np.zeros(0)
+    hr = float(60.0 / np.median(ibi_s)) if ibi_s.size else None
+    return sig.BeatEstimate(hr_bpm=hr, peaks=peaks, ibi_s=ibi_s)
+
+
+@dataclass
+class RecordedSignals:
+    """What an Engine(record_crops=True) kept: t_s (M,) grid times, s from the first frame; trace (M, 3)
+    mean skin R, G, B (NaN where no face); face (M,) bool; crops (M, S, S, 3) uint8 (the last face held
+    where it was lost)."""
+
+    t_s: np.ndarray
+    trace: np.ndarray
+    face: np.ndarray
+    crops: np.ndarray
 
 
 @dataclass
@@ -333,27 +386,43 @@ class Snapshot:
     Attributes:
         t_s: (n,) grid times, seconds from the first frame.
         bvp: (n,) detrended, band-passed BVP (arbitrary units).
+        raw_bvp: (n,) the method's BVP before pre-processing.
         trace: (n, 3) mean skin RGB per sample, NaN where the face was lost.
         face_present: (n,) bool.
-        reading: the HR reading over the whole recording (or "no reading: <reason>").
-        spectrum: power spectrum used for the HR (None when too short).
-        beats: beat detection (peak indices into bvp, IBIs in s, HR in bpm), None when too short.
-        trend_t_s, trend_hr_bpm: sliding-window HR (window = settings.window_s).
+        reading: the recording's reading (median of the accepted windows, range, coverage) or
+            "no reading: <reason>".
+        readings: every window (kdphys.readings.Readings: HR or reason per window, the track).
+        spectrum: power spectrum of the whole recording (None when too short).
+        beats: one beat per cycle where the video was read (peak indices into bvp, IBIs in s), None when
+            nothing was read.
         fps: grid rate, samples per second.
         method: method name.
     """
 
     t_s: np.ndarray
     bvp: np.ndarray
+    raw_bvp: np.ndarray
     trace: np.ndarray
     face_present: np.ndarray
     reading: HrReading
+    readings: Readings
     spectrum: sig.Spectrum | None
     beats: sig.BeatEstimate | None
-    trend_t_s: np.ndarray
-    trend_hr_bpm: np.ndarray
     fps: float
     method: str
+
+
+def _since_face_returned(trace: np.ndarray, face: np.ndarray, bvp: np.ndarray):
+    """Live window after a face loss: only the samples since the face last returned are read (like the
+    first warm-up), so the lost stretch does not hold the reading back until it leaves every window.
+
+    trace (n, 3), face (n,) bool, bvp (n,) -> the same, cut to the trailing run of face samples when the
+    face was lost within them (unchanged otherwise, and when the face is lost now).
+    """
+    if len(face) == 0 or face.all() or not face[-1]:
+        return trace, face, bvp
+    start = int(np.flatnonzero(~face)[-1]) + 1
+    return trace[start:], face[start:], bvp[start:]
 
 
 def fill_gaps(trace: np.ndarray) -> np.ndarray:

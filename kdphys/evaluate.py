@@ -1,14 +1,21 @@
-"""Paper-style evaluation: HR MAE, RMSE, MAPE, Pearson r and SNR per dataset and method.
+"""Paper-style evaluation: HR MAE, RMSE, MAPE, Pearson r and SNR per dataset and method, with the app's own
+readings (tracked, gated) and how much they cover beside them.
 
     report = evaluate({"ubfc": UBFCrPPG(root)}, ["pos", "chrom", "student=runs/distill/best.pt"],
                       out_dir="runs/eval", settings=EvalSettings(protocol="intra"))
     print(report.markdown)            # one row per (dataset, method); per_video.csv + Bland-Altman PNGs in out_dir
 
-Each video is decoded once: face tracking (kdphys.face, the same crop code as training and the app) and
-resampling onto a uniform grid at ``fps`` give an RGB skin trace (classical methods), face crops (neural
-methods) and the reference BVP interpolated at the grid times. Every method's BVP then goes through the
-one post-processing path (kdphys.signal.preprocess + hr_from_spectrum); the reference HR comes from the
-reference BVP through the same path (rPPG-Toolbox convention), over the whole video or ``window_s`` windows.
+Each video is decoded once through the app's engine (``Engine(record_crops=True)``: the same face tracker,
+skin mask, crops and resampling as uploads and live), which keeps the RGB skin trace (classical methods)
+and the face crops (neural methods); the reference BVP is interpolated at the grid times. Two estimates
+per video (or per non-overlapping ``window_s`` window) and method:
+
+* periodogram: the rPPG-Toolbox convention (``signal.preprocess`` + ``hr_from_spectrum`` in ``band_hz``,
+  reference the same way): comparable with published tables; no gate.
+* the app's: ``kdphys.readings.read_signal`` (windows tracked together, each through the quality gate)
+  against the oximeter's beats in the same windows (``reference.window_hr_from_beats``). "Ungated" takes
+  the tracked heart rate of every window (whole video: their median); "gated" only what the app shows
+  (whole video: its reading, against the reference over the windows it read), with the share read.
 
 Protocols: "intra" evaluates the test subjects of a subject-wise split (kdphys.splits.subject_split, the
 split that training used); "cross" evaluates every video of a dataset the model was not trained on.
@@ -45,6 +52,8 @@ class EvalSettings:
         crop_size: face-crop side, pixels; None = the size the evaluated neural methods were trained on
             (methods.base.crop_size_for), 72 when they have none or disagree.
         cache_dir: per-video extraction cache (.npz); None = no cache.
+        skin_region: skin the trace and crops cover (kdphys.face.SKIN_REGIONS); None = what the evaluated
+            neural methods were trained on (methods.base.skin_region_for).
     """
 
     protocol: Protocol = "cross"
@@ -56,10 +65,12 @@ class EvalSettings:
     crop_size: int | None = None
     cache_dir: str | None = None
 
+    skin_region: str | None = None
+
     def tracker_settings(self):
-        """The face tracker's settings for extraction (crop_size None -> 72)."""
-        from kdphys.face import TrackerSettings
-        return TrackerSettings(crop_size=self.crop_size or 72)
+        """The face tracker's settings for extraction (crop_size None -> 72; skin_region None -> the default)."""
+        from kdphys.face import DEFAULT_SKIN_REGION, TrackerSettings
+        return TrackerSettings(crop_size=self.crop_size or 72, skin_region=self.skin_region or DEFAULT_SKIN_REGION)
 
 
 @dataclass
@@ -76,7 +87,14 @@ class VideoSignals:
 
 @dataclass
 class VideoResult:
-    """One row of per_video.csv (one video, or one window of it)."""
+    """One row of per_video.csv: one video (window -1) or one window of it, one method.
+
+    hr_ref_bpm / hr_est_bpm: periodogram convention (reference waveform and BVP the same way), bpm.
+    hr_ref_beats_bpm: the reference's beats over the same span, bpm. hr_tracked_bpm: the app's tracked
+    heart rate, ungated (whole video: median of its windows), bpm. hr_read_bpm: the app's reading (NaN where
+    it gave none), bpm; hr_ref_read_bpm: the reference over the windows it read, bpm. read_share: share
+    of the app's windows read (whole video) or 1/0 (one window).
+    """
 
     dataset: str
     method: str
@@ -88,11 +106,16 @@ class VideoResult:
     abs_error_bpm: float
     snr_db: float
     face_fraction: float
+    hr_ref_beats_bpm: float = float("nan")
+    hr_tracked_bpm: float = float("nan")
+    hr_read_bpm: float = float("nan")
+    hr_ref_read_bpm: float = float("nan")
+    read_share: float = 0.0
 
 
 @dataclass
 class MethodSummary:
-    """One row of the table."""
+    """One row of the table: periodogram metrics, then the app's (ungated, gated) with what it read."""
 
     dataset: str
     method: str
@@ -105,6 +128,10 @@ class MethodSummary:
     ba_bias_bpm: float
     ba_loa_low_bpm: float
     ba_loa_high_bpm: float
+    mae_tracked_bpm: float = float("nan")
+    mae_read_bpm: float = float("nan")
+    n_read: int = 0
+    read_share: float = 0.0
 
 
 @dataclass
@@ -118,46 +145,36 @@ class EvalReport:
 
 # ------------------------------------------------------------------------------------------------ extraction
 def extract_video(record, settings: EvalSettings, tracker_factory: Callable | None = None) -> VideoSignals:
-    """Decode ``record.video_path``, track the face, resample trace and crops to ``settings.fps``."""
+    """Decode ``record.frames`` through the app's engine (face tracking, skin trace, crops, resampling to
+    ``settings.fps``) and put the reference BVP on the same grid."""
+    from kdphys.engine import Engine, EngineSettings
     from kdphys.face import FaceTracker
-    from kdphys.resample import UniformResampler
 
-    tracker_settings = settings.tracker_settings()
-    crop_size = tracker_settings.crop_size
-    tracker = tracker_factory() if tracker_factory else FaceTracker(tracker_settings)
-    trace_rs, crop_rs = UniformResampler(settings.fps), UniformResampler(settings.fps)
-    t_s, trace, face, crops = [], [], [], []
-    blank = np.zeros((crop_size, crop_size, 3), np.uint8)
+    tracker = tracker_factory() if tracker_factory else FaceTracker(settings.tracker_settings())
+    engine = Engine(EngineSettings(method="pos", fps=settings.fps), tracker=tracker, record_crops=True)
     t_first = None
     try:
         for rgb, frame_t_s in record.frames:          # video file, PNG folder or .mat, (H, W, 3) uint8
             t_first = frame_t_s if t_first is None else t_first
-            res = tracker.update(rgb)
-            ok = res.state == "tracking" and res.skin_rgb is not None
-            for s in trace_rs.push(frame_t_s, np.asarray(res.skin_rgb, np.float32) if ok else None):
-                t_s.append(t_first + s.t_s)
-                face.append(s.value is not None)
-                trace.append(s.value if s.value is not None else np.full(3, np.nan, np.float32))
-            for s in crop_rs.push(frame_t_s, res.crop if ok else None):
-                crops.append(s.value if s.value is not None else (crops[-1] if crops else blank))
+            engine.push(rgb, frame_t_s)
     finally:
         if hasattr(tracker, "close"):
             tracker.close()
-    n = min(len(t_s), len(crops))
+    rec = engine.recorded()
+    n = len(rec.t_s)
     if n < 2:
         raise KDPhysError(f"{record.video_path}: fewer than 2 frames decoded; the video cannot be evaluated.")
-    t_grid = np.asarray(t_s[:n])
+    t_grid = rec.t_s + (t_first or 0.0)
     if len(record.bvp) >= 2:
         bvp_ref = np.interp(t_grid, np.asarray(record.bvp_t_s, float), np.asarray(record.bvp, float))
     else:                                          # only a heart rate is known (see evaluate_video)
         bvp_ref = np.zeros(n)
-    return VideoSignals(t_s=t_grid, trace=np.asarray(trace[:n], np.float64), face=np.asarray(face[:n]),
-                        crops=np.stack(crops[:n]), bvp_ref=bvp_ref)
+    return VideoSignals(t_s=t_grid, trace=rec.trace, face=rec.face, crops=rec.crops, bvp_ref=bvp_ref)
 
 
 def cached_extract(record, settings: EvalSettings, tracker_factory=None) -> VideoSignals:
     """``extract_video`` with an .npz cache keyed by the video path, its size/mtime, fps and the face
-    tracker's settings (crop size and crop pixels included)."""
+    tracker's settings (crop size, crop pixels and skin region included)."""
     if settings.cache_dir is None:
         return extract_video(record, settings, tracker_factory)
     path = Path(record.video_path)
@@ -219,10 +236,22 @@ def windows(n: int, fps: float, window_s: float | None) -> list[slice]:
 
 def evaluate_video(dataset: str, record, signals: VideoSignals, methods: dict[str, BVPMethod],
                    settings: EvalSettings) -> list[VideoResult]:
+    from kdphys.hr_track import TrackSettings
+    from kdphys.readings import read_signal
+    from kdphys.reference import window_hr_from_beats
+
     fps, band = settings.fps, settings.band_hz
+    track = TrackSettings() if settings.window_s is None else replace(TrackSettings(), window_s=settings.window_s,
+                                                                      min_window_s=min(5.0, settings.window_s))
+    ref_wave = sig.preprocess(signals.bvp_ref, fps) if len(record.bvp) >= 2 else None
     rows = []
     for label, method in methods.items():
         bvp = method_bvp(method, signals, fps)
+        app = read_signal(bvp, fps, signals.face, raw_trace=signals.trace, track=track)
+        app_slices = [slice(int(round(w.start_s * fps)), int(round(w.end_s * fps))) for w in app.windows]
+        tracked = np.array([w.candidate_hr_bpm for w in app.windows])
+        ref_beats = (window_hr_from_beats(ref_wave, fps, app_slices) if ref_wave is not None and app_slices
+                     else np.full(len(app_slices), float(record.hr_bpm or np.nan)))
         for w, part in enumerate(windows(len(bvp), fps, settings.window_s)):
             if len(record.bvp) >= 2:
                 ref_hr = sig.spectral_hr_bpm(signals.bvp_ref[part], fps, band)
@@ -233,11 +262,38 @@ def evaluate_video(dataset: str, record, signals: VideoSignals, methods: dict[st
                                   "with window_s=None (one HR per video).")
             est_hr = sig.spectral_hr_bpm(bvp[part], fps, band)
             snr = float(sig.snr_db(sig.preprocess(bvp[part], fps, band), fps, ref_hr, band))
+            inside = [i for i, sl in enumerate(app_slices) if sl.start >= part.start and sl.stop <= part.stop]
+            if settings.window_s is not None:   # the app's window that matches this one (ends with it)
+                inside = [i for i in inside if app_slices[i].stop == part.stop][-1:]
+            app_row = _app_figures(app, inside, tracked, ref_beats)
             rows.append(VideoResult(dataset=dataset, method=label, subject_id=str(record.subject_id),
-                                    video=str(record.video_path), window=w, hr_ref_bpm=ref_hr, hr_est_bpm=est_hr,
-                                    abs_error_bpm=abs(est_hr - ref_hr), snr_db=snr,
-                                    face_fraction=float(signals.face[part].mean())))
+                                    video=str(record.video_path), window=w if settings.window_s else -1,
+                                    hr_ref_bpm=ref_hr, hr_est_bpm=est_hr, abs_error_bpm=abs(est_hr - ref_hr),
+                                    snr_db=snr, face_fraction=float(signals.face[part].mean()), **app_row))
     return rows
+
+
+def _app_figures(app, inside: list[int], tracked: np.ndarray, ref_beats: np.ndarray) -> dict:
+    """The app's figures over the app windows ``inside``: tracked (ungated) median, reading and its
+    reference, read share."""
+    nan = float("nan")
+    if not inside:
+        return {}
+    idx = np.array(inside)
+    read = app.accepted[idx]
+    ref = ref_beats[idx]
+    ok = np.isfinite(tracked[idx])
+    out = {"hr_ref_beats_bpm": float(np.nanmedian(ref)) if np.isfinite(ref).any() else nan,
+           "hr_tracked_bpm": float(np.median(tracked[idx][ok])) if ok.any() else nan,
+           "read_share": float(read.mean())}
+    if len(inside) == len(app.windows):            # the whole video: the app's own summary
+        reading = app.summary.hr_bpm
+    else:
+        reading = app.windows[inside[0]].reading.hr_bpm if read.all() else None
+    if reading is not None and np.isfinite(ref[read]).any():
+        out["hr_read_bpm"] = float(reading)
+        out["hr_ref_read_bpm"] = float(np.nanmedian(ref[read]))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -251,21 +307,31 @@ def summarize(rows: list[VideoResult]) -> list[MethodSummary]:
         ref = np.array([r.hr_ref_bpm for r in sel])
         ba = metrics.bland_altman(est, ref)
         r_value = metrics.pearson(est, ref) if len(sel) > 2 and est.std() > 0 and ref.std() > 0 else float("nan")
+        tracked = np.array([[r.hr_tracked_bpm, r.hr_ref_beats_bpm] for r in sel])
+        tracked = tracked[np.isfinite(tracked).all(axis=1)]
+        read = np.array([[r.hr_read_bpm, r.hr_ref_read_bpm] for r in sel])
+        read = read[np.isfinite(read).all(axis=1)]
         out.append(MethodSummary(dataset=dataset, method=method, n=len(sel), mae_bpm=metrics.mae(est, ref),
                                  rmse_bpm=metrics.rmse(est, ref), mape_pct=metrics.mape(est, ref),
                                  pearson_r=float(r_value), snr_db=float(np.mean([r.snr_db for r in sel])),
-                                 ba_bias_bpm=ba.bias, ba_loa_low_bpm=ba.loa_low, ba_loa_high_bpm=ba.loa_high))
+                                 ba_bias_bpm=ba.bias, ba_loa_low_bpm=ba.loa_low, ba_loa_high_bpm=ba.loa_high,
+                                 mae_tracked_bpm=metrics.mae(*tracked.T) if len(tracked) else float("nan"),
+                                 mae_read_bpm=metrics.mae(*read.T) if len(read) else float("nan"),
+                                 n_read=len(read), read_share=float(np.mean([r.read_share for r in sel]))))
     return out
 
 
 def markdown_table(summaries: list[MethodSummary], protocol: str = "") -> str:
     head = f"Protocol: {protocol}\n\n" if protocol else ""
-    lines = ["| dataset | method | n | MAE (bpm) | RMSE (bpm) | MAPE (%) | r | SNR (dB) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | method | n | MAE (bpm) | RMSE (bpm) | MAPE (%) | r | SNR (dB) | app MAE, ungated (bpm) "
+             "| app MAE, read (bpm) | read | windows read |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         r = "–" if not np.isfinite(s.pearson_r) else f"{s.pearson_r:.3f}"
+        read_mae = "–" if not np.isfinite(s.mae_read_bpm) else f"{s.mae_read_bpm:.2f}"
         lines.append(f"| {s.dataset} | {s.method} | {s.n} | {s.mae_bpm:.2f} | {s.rmse_bpm:.2f} | {s.mape_pct:.2f} "
-                     f"| {r} | {s.snr_db:.2f} |")
+                     f"| {r} | {s.snr_db:.2f} | {s.mae_tracked_bpm:.2f} | {read_mae} | {s.n_read} of {s.n} "
+                     f"| {100 * s.read_share:.0f}% |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -324,11 +390,14 @@ def evaluate(datasets: dict, methods: list, out_dir: str | Path | None = None,
     """
     from tqdm import tqdm
 
+    from kdphys.methods.base import crop_size_for, skin_region_for
+
     settings = settings or EvalSettings()
     resolved = dict(resolve_method(m) for m in methods)
     if settings.crop_size is None:
-        from kdphys.methods.base import crop_size_for
         settings = replace(settings, crop_size=crop_size_for(resolved.values()))
+    if settings.skin_region is None:
+        settings = replace(settings, skin_region=skin_region_for(resolved.values()))
     rows: list[VideoResult] = []
     for label, dataset in datasets.items():
         records = select_records(dataset, settings)

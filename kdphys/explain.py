@@ -239,19 +239,22 @@ def cosine_per_frame(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # -------------------------------------------------------------------------------------- reference
 @dataclass(frozen=True)
 class ReferenceComparison:
-    """Video heart rate against a reference recording, on the same time axis (seconds from the first frame).
+    """Video heart rate against a reference recording, window by window (time 0 = the first video frame).
 
     Attributes:
-        ref_hr_bpm: reference HR over the overlap of video and reference.
-        est_hr_bpm: the video's HR over the whole clip (None when there was no reading).
-        t_s: (m,) times of the paired sliding-window HRs.
-        est_trend_bpm, ref_trend_bpm: (m,) paired sliding-window HRs.
-        mae_bpm, pearson_r: over the paired trends (pearson NaN when fewer than 3 pairs or constant).
-        bias_bpm, loa_low_bpm, loa_high_bpm: Bland-Altman bias and 95% limits of agreement, est - ref.
+        ref_hr_bpm: the reference's heart rate over the video: median of its windows, bpm.
+        est_hr_bpm: the video's reading (None when there was none), bpm.
+        ref_hr_read_bpm: the reference's median over the windows the video read (the span the reading
+            covers; None when none was read), bpm.
+        t_s: (m,) centres of the windows the video read, s.
+        est_trend_bpm, ref_trend_bpm: (m,) their heart rates, video and reference, bpm.
+        mae_bpm, pearson_r: over those windows (NaN when none; pearson NaN below 3 or when constant).
+        bias_bpm, loa_low_bpm, loa_high_bpm: Bland-Altman bias and 95% limits of agreement, est - ref, bpm.
     """
 
     ref_hr_bpm: float
     est_hr_bpm: float | None
+    ref_hr_read_bpm: float | None
     t_s: np.ndarray
     est_trend_bpm: np.ndarray
     ref_trend_bpm: np.ndarray
@@ -262,35 +265,36 @@ class ReferenceComparison:
     loa_high_bpm: float
 
 
-def compare_with_reference(snapshot, reference, band_hz: tuple[float, float] = (0.7, 3.5),
-                           window_s: float = 10.0) -> ReferenceComparison:
-    """Compare an engine Snapshot with a Reference already aligned to the video (time 0 = first frame).
+def compare_with_reference(snapshot, reference) -> ReferenceComparison:
+    """Compare an engine Snapshot with a Reference already aligned to the video (time 0 = first frame): each
+    window the video read against the reference's heart rate in the same window (its beats).
 
     Raises:
-        KDPhysError: the reference does not overlap the video, or the video has no HR trend.
+        KDPhysError: the reference does not overlap the video, or the video is too short for a window.
     """
     from kdphys import metrics
 
     duration_s = float(snapshot.t_s[-1] - snapshot.t_s[0]) if len(snapshot.t_s) else 0.0
-    ref = reference.clipped(0.0, duration_s)
-    if len(ref.t_s) < 3:
+    if len(reference.clipped(0.0, duration_s).t_s) < 3:
         raise KDPhysError("The reference does not overlap the video in time. Check that its time column "
                           "starts with the video (or give the time of the first video frame).")
-    if len(snapshot.trend_t_s) == 0:
-        raise KDPhysError("The video gave no heart-rate trend to compare (too short or no face).")
-    ref_hr = ref.hr_bpm(band_hz)
-    ref_t, ref_trend = ref.hr_trend(window_s=window_s, band_hz=band_hz)
-    est_t, est_trend = np.asarray(snapshot.trend_t_s, float), np.asarray(snapshot.trend_hr_bpm, float)
-    keep = (est_t >= ref_t.min()) & (est_t <= ref_t.max()) & np.isfinite(est_trend)
-    if keep.sum() < 1:
-        raise KDPhysError("The reference and the video heart-rate trends do not overlap in time.")
-    est_t, est_trend = est_t[keep], est_trend[keep]
-    ref_at = np.interp(est_t, ref_t, ref_trend)
-    pearson = metrics.pearson(est_trend, ref_at) if len(est_t) >= 3 else float("nan")
-    ba = metrics.bland_altman(est_trend, ref_at)
+    windows = snapshot.readings.windows
+    if not windows:
+        raise KDPhysError("The video is too short to compare with a reference (no window of signal).")
+    fps = snapshot.fps
+    slices = [slice(int(round(w.start_s * fps)), int(round(w.end_s * fps))) for w in windows]
+    ref_hr = reference.hr_in_windows(snapshot.t_s, slices)
+    if not np.isfinite(ref_hr).any():
+        raise KDPhysError("The reference gave no heart rate over the video (no clear beats in it).")
+    read = snapshot.readings.accepted & np.isfinite(ref_hr)
+    est, ref = snapshot.readings.hr_bpm[read], ref_hr[read]
+    nan = float("nan")
+    ba = metrics.bland_altman(est, ref) if read.any() else None
     est_hr = snapshot.reading.hr_bpm
-    return ReferenceComparison(ref_hr_bpm=float(ref_hr), est_hr_bpm=None if est_hr is None else float(est_hr),
-                               t_s=est_t, est_trend_bpm=est_trend, ref_trend_bpm=ref_at,
-                               mae_bpm=float(metrics.mae(est_trend, ref_at)), pearson_r=float(pearson),
-                               bias_bpm=float(ba.bias), loa_low_bpm=float(ba.loa_low),
-                               loa_high_bpm=float(ba.loa_high))
+    return ReferenceComparison(
+        ref_hr_bpm=float(np.nanmedian(ref_hr)), est_hr_bpm=None if est_hr is None else float(est_hr),
+        ref_hr_read_bpm=float(np.median(ref)) if read.any() else None,
+        t_s=snapshot.readings.centres_s[read], est_trend_bpm=est, ref_trend_bpm=ref,
+        mae_bpm=float(metrics.mae(est, ref)) if read.any() else nan,
+        pearson_r=float(metrics.pearson(est, ref)) if read.sum() >= 3 and est.std() > 0 and ref.std() > 0 else nan,
+        bias_bpm=ba.bias if ba else nan, loa_low_bpm=ba.loa_low if ba else nan, loa_high_bpm=ba.loa_high if ba else nan)

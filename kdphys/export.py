@@ -53,8 +53,11 @@ def check_clip(n_frames: int, crop_size: int, seed: int = 0, fps: float = 30.0) 
 
 
 def export_student(student, path: str | Path, crop_size: int = 72, clip: np.ndarray | None = None,
-                   tol: float = PARITY_TOL) -> ExportResult:
-    """Write the student's streaming step graph to ``path`` and check it against ``student.forward``."""
+                   tol: float = PARITY_TOL, skin_region: str | None = None) -> ExportResult:
+    """Write the student's streaming step graph to ``path`` and check it against ``student.forward``.
+
+    ``skin_region`` (kdphys.face.SKIN_REGIONS: the crops it was trained on) is stored in the graph's metadata,
+    where ``NeuralMethod`` reads it; graphs without it are taken as "forehead_cheeks"."""
     from kdphys.models import StudentStepModule
     from kdphys.methods.neural import OnnxStudentStream, _onnx_session
 
@@ -64,6 +67,8 @@ def export_student(student, path: str | Path, crop_size: int = 72, clip: np.ndar
     state = student.initial_state(frame)
     hw = (crop_size, crop_size)
     _export(step, (frame, *state), path, step.input_names(hw), step.output_names(hw))
+    if skin_region is not None:
+        _set_metadata(path, {"skin_region": skin_region})
     clip = check_clip(64, crop_size) if clip is None else np.asarray(clip, np.float32)
     with torch.no_grad():
         ref = student(torch.from_numpy(clip)[None]).bvp[0].numpy()
@@ -93,10 +98,21 @@ def export_model(checkpoint: str | Path, out_path: str | Path, kind: str | None 
     """Export a training checkpoint (or bare state dict with ``kind``) to ONNX, with the parity check."""
     from kdphys.methods.neural import load_torch_model
 
-    model, crop_size = load_torch_model(checkpoint, kind)
+    model, crop_size, skin_region = load_torch_model(checkpoint, kind)
     if type(model).__name__ == "Student":
-        return export_student(model, out_path, crop_size, tol=tol)
+        return export_student(model, out_path, crop_size, tol=tol, skin_region=skin_region)
     return export_teacher(model, out_path, crop_size, n_frames, tol=tol)
+
+
+def _set_metadata(path: str | Path, values: dict[str, str]) -> None:
+    """Add string key/values to an ONNX file's metadata_props (in place)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    for key, value in values.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.save(graph, str(path))
 
 
 class _BvpOnly(torch.nn.Module):

@@ -23,7 +23,7 @@ import numpy as np
 
 from kdphys.engine import Engine, EngineSettings
 from kdphys.face import TrackResult
-from kdphys.quality import HrReading
+from kdphys.quality import HrReading, no_reading
 
 
 @dataclass
@@ -31,19 +31,22 @@ class LiveSettings:
     """Settings of a live session.
 
     Attributes:
-        engine: engine settings (method, band, window); ``engine.method`` is replaced by the session's method.
-            The live HR window is 20 s (the engine's default is 10 s): on the sample clip sent through VP8
-            at 1-2.5 Mbit/s (offline stand-in for WebRTC, benchmarks/live_vp8.py, 2 runs each) 20 s windows
-            give a reading in 36-79 % of seconds vs 21-36 % for 10 s windows, with a median error of
-            0.1-0.3 bpm against the oximeter over the same stretch. After a face loss the window
-            restarts at the face's return (Engine.reading), so recovery still takes min_duration_s.
+        engine: engine settings (method, band, windows); ``engine.method`` is replaced by the session's method.
+            The live reading is the newest 10 s window, read together with the windows of the last
+            ``engine.live_track_s`` (Engine.reading); the first windows of a stream grow from
+            ``engine.quality.min_duration_s``, so a reading can come that soon. After a face loss the
+            windows restart at the face's return.
+        hold_s: a window that is "not clear enough" keeps showing the last reading if it is at most this
+            old (and the face stayed in view), marked as held: neighbouring windows share 90 % of their
+            samples, so one refused window between accepted ones does not blank the display.
         reading_every_s: the HR is recomputed at most this often, seconds.
         lost_face_s: "no reading" once the face has been missing this long, seconds.
         stall_s: "no reading" once no frame has arrived for this long, seconds.
         rate_window_s: achieved fps and latency are averaged over this many seconds of frames.
     """
 
-    engine: EngineSettings = field(default_factory=lambda: EngineSettings(window_s=20.0))
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    hold_s: float = 3.0
     reading_every_s: float = 1.0
     lost_face_s: float = 1.0
     stall_s: float = 2.0
@@ -57,6 +60,7 @@ class LiveStatus:
     Attributes:
         reading: HR with quality, or hr_bpm None with the reason.
         state: "waiting" (no frame yet), "warming up", "tracking", "face lost", "stopped".
+        held_s: age of a held reading, s (see LiveSettings.hold_s); 0 for a fresh one.
         t_s, bvp: (n,) live waveform window (seconds on the engine's grid, band-passed BVP).
         fps: achieved frames per second over the last ``rate_window_s``.
         latency_ms: mean processing time per frame (tracking + model step), milliseconds.
@@ -78,12 +82,7 @@ class LiveStatus:
     signal_s: float
     method: str
     frame_hw: tuple[int, int] | None = None
-
-
-def no_reading(reason: str, face_fraction: float = 0.0) -> HrReading:
-    """An HrReading that says why there is no heart rate (``reason`` without the "no reading: " prefix)."""
-    return HrReading(hr_bpm=None, reason=f"no reading: {reason}", quality="none", snr_db=None, sqi=None, hr_peaks_bpm=None,
-                     face_fraction=face_fraction)
+    held_s: float = 0.0
 
 
 class LiveSession:
@@ -115,6 +114,7 @@ class LiveSession:
         self._first_t_s: float | None = None
         self._frame_hw: tuple[int, int] | None = None
         self._cached: tuple[float, HrReading] | None = None
+        self._last_read: tuple[float, HrReading] | None = None     # wall time and the last accepted reading
         self.frames_in = 0
 
     @property
@@ -178,7 +178,8 @@ class LiveSession:
         fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) >= 2 and arrivals[-1] > arrivals[0] else 0.0
         latency_ms = 1000.0 * float(np.mean(latency)) if latency else 0.0
         signal_s = engine.duration_s
-        state, reading = self._gate(now, last_frame, last_face, signal_s)
+        state, reading = self._gate(now, last_frame, last_face)
+        held_s = 0.0
         if reading is None:
             # a "no reading" is not kept: the HR shows as soon as the window supports one (after warm-up
             # or a face loss) rather than up to reading_every_s later
@@ -187,24 +188,41 @@ class LiveSession:
                 with self._lock:
                     if engine is self._engine:
                         self._cached = cached
+                        if cached[1].hr_bpm is not None:
+                            self._last_read = cached
             reading = cached[1]
+            if reading.cause == "short":
+                state, reading = "warming up", no_reading("warming up: the heart rate shows after "
+                                                          f"{self._engine.settings.quality.min_duration_s:.0f} s "
+                                                          "of steady face.", "short", reading.face_fraction)
+            reading, held_s = self._held(now, reading)
+        else:
+            with self._lock:
+                self._last_read = None           # no face or no video: nothing is held over the gap
         t_s, bvp = engine.waveform() if signal_s >= 2.0 else (np.zeros(0), np.zeros(0))
         return LiveStatus(reading=reading, state=state, t_s=t_s, bvp=bvp, fps=fps, latency_ms=latency_ms,
-                          frames_in=frames_in, signal_s=signal_s, method=engine.settings.method, frame_hw=frame_hw)
+                          frames_in=frames_in, signal_s=signal_s, method=engine.settings.method, frame_hw=frame_hw,
+                          held_s=held_s)
 
-    def _gate(self, now: float, last_frame: float | None, last_face: float | None,
-              signal_s: float) -> tuple[str, HrReading | None]:
+    def _held(self, now: float, reading: HrReading) -> tuple[HrReading, float]:
+        """(reading, 0) or, for a window that is not clear enough within ``hold_s`` of the last accepted
+        one, (that reading, its age in s)."""
+        with self._lock:
+            last = self._last_read
+        if reading.hr_bpm is not None or reading.cause != "unclear" or last is None:
+            return reading, 0.0
+        age_s = now - last[0]
+        return (last[1], age_s) if age_s <= self.settings.hold_s else (reading, 0.0)
+
+    def _gate(self, now: float, last_frame: float | None, last_face: float | None) -> tuple[str, HrReading | None]:
         """(state, a no-reading HrReading) when the stream or the face is gone; (state, None) otherwise."""
         s = self.settings
-        warmup_s = self._engine.settings.quality.min_duration_s
         if last_frame is None:
-            return "waiting", no_reading("waiting for the camera")
+            return "waiting", no_reading("waiting for the camera.", "waiting")
         if now - last_frame > s.stall_s:
-            return "stopped", no_reading("the video stopped")
+            return "stopped", no_reading("the video stopped.", "stopped")
         if last_face is None or now - last_face > s.lost_face_s:
-            return "face lost", no_reading("no face in view")
-        if signal_s < warmup_s:
-            return "warming up", no_reading(f"warming up ({signal_s:.0f} of {warmup_s:.0f} s)")
+            return "face lost", no_reading("no face in view. Look at the camera.", "face")
         return "tracking", None
 
 

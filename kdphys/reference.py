@@ -63,22 +63,93 @@ class Reference:
         grid = np.arange(self.t_s[0], self.t_s[-1], 1.0 / fps)
         return grid, np.interp(grid, self.t_s, self.values)
 
-    def hr_bpm(self, band_hz: tuple[float, float] = (0.7, 3.5)) -> float:
+    def hr_bpm(self, band_hz: tuple[float, float] = sig.DEFAULT_BAND_HZ) -> float:
         """Heart rate over the whole reference: spectral peak of the waveform, or the mean HR column."""
         if self.kind == "hr":
             return float(np.mean(self.values))
         _, wave = self.uniform_waveform()
         return sig.spectral_hr_bpm(wave, REFERENCE_FPS, band_hz)
 
-    def hr_trend(self, window_s: float = 10.0, step_s: float = 1.0,
-                 band_hz: tuple[float, float] = (0.7, 3.5)) -> tuple[np.ndarray, np.ndarray]:
-        """Sliding-window reference HR: (t_s centres, hr_bpm), the same estimator as for video."""
+    def on_grid(self, t_s: np.ndarray, band_hz=sig.DEFAULT_BAND_HZ) -> np.ndarray:
+        """The waveform at the video's grid times ``t_s`` (n,) s (same origin), pre-processed (n,); NaN
+        outside the reference's span."""
+        if self.kind != "waveform":
+            raise ReferenceError("This reference holds heart rates, not a waveform.")
+        t_s = np.asarray(t_s, float)
+        inside = (t_s >= self.t_s[0]) & (t_s <= self.t_s[-1])
+        out = np.full(t_s.size, np.nan)
+        if inside.sum() >= 2:
+            fps = 1.0 / float(np.median(np.diff(t_s))) if t_s.size > 1 else REFERENCE_FPS
+            out[inside] = sig.preprocess(np.interp(t_s[inside], self.t_s, self.values), fps, band_hz)
+        return out
+
+    def hr_in_windows(self, t_s: np.ndarray, windows: list[slice], band_hz=sig.DEFAULT_BAND_HZ) -> np.ndarray:
+        """Reference heart rate of each window of a video's grid, bpm (W,): from the oximeter's beats
+        (``window_hr_from_beats``), or the mean of the heart-rate column within it; NaN without data."""
+        t_s = np.asarray(t_s, float)
         if self.kind == "hr":
-            return self.t_s, self.values
-        grid, wave = self.uniform_waveform()
-        filtered = sig.preprocess(wave, REFERENCE_FPS, band_hz)
-        t_c, hr = sig.hr_trend(filtered, REFERENCE_FPS, window_s=window_s, step_s=step_s, band_hz=band_hz)
-        return t_c + grid[0], hr
+            out = []
+            for w in windows:
+                sel = (self.t_s >= t_s[w.start]) & (self.t_s <= t_s[w.stop - 1])
+                out.append(float(np.mean(self.values[sel])) if sel.any() else float("nan"))
+            return np.array(out)
+        fps = 1.0 / float(np.median(np.diff(t_s)))
+        return window_hr_from_beats(self.on_grid(t_s, band_hz), fps, windows, band_hz)
+
+
+#: Beat detection on a contact PPG (``window_hr_from_beats``): beats at least this share of the tracked
+#: period apart, and at least this share of the typical big beat's prominence (finger PPG beats vary in
+#: height; the spacing rule keeps dicrotic waves out).
+REFERENCE_BEAT_SPACING_OF_PERIOD = 0.6
+REFERENCE_PROMINENCE_FRACTION = 0.2
+
+
+def window_hr_from_beats(wave_f: np.ndarray, fps: float, windows: list[slice], band_hz=sig.DEFAULT_BAND_HZ
+                         ) -> np.ndarray:
+    """Heart rate of a clean contact PPG in each window, bpm (W,): 60 / mean beat interval. The beats are
+    ``signal.hr_from_peaks``' with a spacing of 0.6 x the period that ``kdphys.hr_track`` follows in the
+    reference itself (so a weak beat is not skipped and a dicrotic wave not counted). A reference's own
+    spectral peak splits when the heart rate swings with breathing; its beats do not. NaN where the window
+    has fewer than 2 beats or missing samples.
+
+    Args:
+        wave_f: (N,) pre-processed reference waveform on the video's grid (NaN where there is none).
+        fps: grid rate, Hz. windows: slices of the grid.
+    """
+    from kdphys.hr_track import track_hr
+
+    out = np.full(len(windows), np.nan)
+    finite = np.isfinite(wave_f)
+    if not windows or finite.sum() < 3:
+        return out
+    track = track_hr(np.where(finite, wave_f, 0.0), fps, band_hz=band_hz, windows=windows,
+                     informative=np.array([finite[w].all() for w in windows]))
+    for i, w in enumerate(windows):
+        part = wave_f[w]
+        if part.size < 3 or not np.all(np.isfinite(part)):
+            continue
+        beats = sig.hr_from_peaks(part, fps, band_hz,
+                                  min_interval_s=REFERENCE_BEAT_SPACING_OF_PERIOD * 60.0 / track.hr_bpm[i],
+                                  prominence_fraction=REFERENCE_PROMINENCE_FRACTION)
+        if beats.ibi_s.size:
+            out[i] = 60.0 / float(np.mean(beats.ibi_s))
+    return out
+
+
+def beats_from_contact_ppg(wave_f: np.ndarray, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> np.ndarray:
+    """Sample indices (B,) of the beats of a clean contact PPG on a video's grid (NaN samples never hold a
+    beat): ``signal.hr_from_peaks`` with the spacing and prominence of ``window_hr_from_beats``, the period
+    from the median heart rate that ``kdphys.hr_track`` follows in the reference."""
+    from kdphys.hr_track import track_hr
+
+    finite = np.isfinite(wave_f)
+    if finite.sum() < 3:
+        return np.zeros(0, dtype=int)
+    filled = np.where(finite, wave_f, 0.0)
+    hr_bpm = float(np.median(track_hr(filled, fps, band_hz=band_hz).hr_bpm))
+    beats = sig.hr_from_peaks(filled, fps, band_hz, min_interval_s=REFERENCE_BEAT_SPACING_OF_PERIOD * 60.0 / hr_bpm,
+                              prominence_fraction=REFERENCE_PROMINENCE_FRACTION)
+    return beats.peaks[finite[beats.peaks]]
 
 
 def load_reference_csv(source: str | Path | bytes | io.IOBase) -> Reference:
@@ -125,7 +196,7 @@ def sample_clip_reference() -> Reference:
     return load_reference_csv(paths.SAMPLE_BVP_CSV).aligned(float(frame_times[0]))
 
 
-def sample_clip_hr_bpm(band_hz: tuple[float, float] = (0.7, 3.5)) -> float:
+def sample_clip_hr_bpm(band_hz: tuple[float, float] = sig.DEFAULT_BAND_HZ) -> float:
     """Oximeter heart rate (bpm) of the sample clip over the video's own span (about 71 bpm)."""
     from kdphys import paths
 

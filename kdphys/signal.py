@@ -3,14 +3,16 @@
 One post-processing path for every method (classical or neural), upload and live::
 
     from kdphys.signal import preprocess, hr_from_spectrum, hr_from_peaks
-    bvp_f = preprocess(bvp, fps=30.0, band_hz=(0.7, 3.5))   # detrend + zero-phase band-pass
-    est = hr_from_spectrum(bvp_f, fps=30.0)                  # fine-grid spectral peak, harmonic check
+    bvp_f = preprocess(bvp, fps=30.0)                        # detrend + zero-phase band-pass 0.5-4 Hz
+    est = hr_from_spectrum(bvp_f, fps=30.0)                  # fine-grid spectral peak of the whole signal
     beats = hr_from_peaks(bvp_f, fps=30.0)                   # beat-to-beat cross-check
-    print(est.hr_bpm, est.harmonic_corrected, beats.hr_bpm)
+    print(est.hr_bpm, beats.hr_bpm)
 
-Every estimator below (`power_spectrum`, `hr_from_spectrum`, `hr_from_peaks`, `snr_db`, `sqi_autocorr`,
-`hr_trend`) expects an already pre-processed signal (`preprocess`); running `preprocess` twice is
-harmless (the band edges only get a little steeper).
+Readings over time (sliding windows read together) are in ``kdphys.hr_track``; ``beats_along`` marks one
+beat per cycle of such a tracked heart rate. Every estimator below (`power_spectrum`,
+`hr_from_spectrum`, `hr_from_peaks`, `beats_along`, `snr_db`, `sqi_autocorr`) expects an already
+pre-processed signal (`preprocess`); running `preprocess` twice is harmless (the band edges only get a
+little steeper).
 """
 
 from __future__ import annotations
@@ -18,19 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 import scipy.sparse
 import scipy.sparse.linalg
 
-DEFAULT_BAND_HZ = (0.7, 3.5)        # 42-210 bpm, the app's plausible heart-rate range
+DEFAULT_BAND_HZ = (0.5, 4.0)        # pre-processing band, Hz: 40-200 bpm pulses keep their fundamental on top
 SPECTRUM_GRID_BPM = 0.25            # zero-pad until the FFT grid is at least this fine (then parabolic)
 WELCH_SEGMENT_S = 30.0              # inputs longer than 2 segments use Welch averaging
-# Harmonic check (see hr_from_spectrum); tuned on 1,100 noisy synthetic PPGs, 40-180 bpm, 10 and 20 s,
-# input SNR -3..10 dB: about 90% of true second-harmonic peaks are halved, 2-4% of true fundamentals.
-HALVE_MIN_POWER_RATIO = 0.05        # P(f/m) / P(f) needed before f/m can be the fundamental
-HALVE_EVIDENCE = 0.3                # r(m/f) - r(1/f) + P(f/m) / (2 P(f)) that alone proves f is m x HR
-HALVE_EVIDENCE_WITH_BEATS = 0.2     # ... enough when the beat intervals also point to f/m
-DOUBLE_MIN_POWER_RATIO = 0.25       # P(2f) / P(f) needed before 2f can be the fundamental
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,7 +97,7 @@ def bandpass(x, fps: float, band_hz=DEFAULT_BAND_HZ, order: int = 2) -> np.ndarr
 
     Short inputs: the signal is extended at both ends by odd reflection of `padlen` samples before
     filtering, to tame the start-up transients. `padlen` is one period of the lower band edge
-    (fps / low_hz samples, e.g. 43 at 30 fps and 0.7 Hz) but never more than N - 1, so any signal
+    (fps / low_hz samples, e.g. 60 at 30 fps and 0.5 Hz) but never more than N - 1, so any signal
     of at least 2 samples can be filtered without an error. A signal shorter than that period cannot
     contain a full cycle of the slowest pulse; its output is dominated by edge effects and is only
     good for display (the quality gate refuses readings under 5 s anyway). N < 2 returns x - mean.
@@ -193,21 +190,17 @@ def power_spectrum(x, fps: float, band_hz=DEFAULT_BAND_HZ, n_fft_min: int = 4096
 class HrEstimate:
     """Spectral heart rate.
 
-    hr_bpm: heart rate, bpm. peak_hz: the chosen fundamental, Hz (= hr_bpm / 60).
-    spectrum: the in-band spectrum it came from. harmonic_corrected: True when the highest spectral
-    peak was not the fundamental (it was the second harmonic, or a sub-harmonic) and was replaced.
-    raw_peak_hz: the highest spectral peak before the harmonic check, Hz.
+    hr_bpm: heart rate, bpm. peak_hz: the highest in-band spectral peak, Hz (= hr_bpm / 60).
+    spectrum: the in-band spectrum it came from.
     """
 
     hr_bpm: float
     peak_hz: float
     spectrum: Spectrum
-    harmonic_corrected: bool
-    raw_peak_hz: float = float("nan")
 
 
-def _parabolic_peak(freqs: np.ndarray, power: np.ndarray, k: int) -> float:
-    """Frequency of the vertex of the parabola through log-power at k-1, k, k+1 (Hz)."""
+def parabolic_peak_hz(freqs: np.ndarray, power: np.ndarray, k: int) -> float:
+    """Frequency of the vertex of the parabola through log-power at k-1, k, k+1 (units of ``freqs``)."""
     if k <= 0 or k >= power.size - 1:
         return float(freqs[k])
     y0, y1, y2 = np.log(np.maximum(power[k - 1 : k + 2], 1e-300))
@@ -216,15 +209,6 @@ def _parabolic_peak(freqs: np.ndarray, power: np.ndarray, k: int) -> float:
         return float(freqs[k])
     delta = 0.5 * (y0 - y2) / denom
     return float(freqs[k] + np.clip(delta, -0.5, 0.5) * (freqs[1] - freqs[0]))
-
-
-def _local_peak(spec: Spectrum, f_hz: float, tol_hz: float) -> tuple[float, float]:
-    """Highest power within +-tol_hz of f_hz -> (interpolated frequency Hz, power). (nan, 0) if none."""
-    sel = np.flatnonzero(np.abs(spec.freqs_hz - f_hz) <= tol_hz)
-    if sel.size == 0:
-        return float("nan"), 0.0
-    k = int(sel[np.argmax(spec.power[sel])])
-    return _parabolic_peak(spec.freqs_hz, spec.power, k), float(spec.power[k])
 
 
 def _autocorr_at(z: np.ndarray, lag_samples: float) -> float:
@@ -241,78 +225,29 @@ def _autocorr_at(z: np.ndarray, lag_samples: float) -> float:
     return float(np.dot(base, shifted) / denom) if denom > 0 else 0.0
 
 
-def _closer(hr_ref: float | None, hr_a: float, hr_b: float) -> bool:
-    """True when hr_ref (beat-interval HR) is closer to hr_a than to hr_b."""
-    return hr_ref is not None and abs(hr_ref - hr_a) < abs(hr_ref - hr_b)
-
-
 def hr_from_spectrum(x, fps: float, band_hz=DEFAULT_BAND_HZ) -> HrEstimate:
-    """Heart rate from the spectral peak, with interpolation and a harmonic check.
+    """Heart rate from the highest spectral peak in the band, refined by parabolic interpolation of
+    log-power (accuracy far below 0.1 bpm for a clean pulse). This is the rPPG-Toolbox convention for
+    whole-clip benchmark figures; readings over time come from ``kdphys.hr_track``.
 
-    1. Highest peak f of the zero-padded spectrum in band_hz, refined by parabolic interpolation of
-       log-power (accuracy far below 0.1 bpm for a clean pulse).
-    2. Second harmonic? A PPG beat has a strong second harmonic; at 40-60 bpm (and after the
-       band-pass has trimmed the fundamental near the low edge) it can beat the fundamental. For
-       m = 2 and 3, f/m replaces f when f/m is in the band, has a spectral peak of at least 5% of
-       P(f), and evidence = [r(m/f) - r(1/f)] + P(f/m) / (2 P(f)) >= 0.3, where r is the
-       autocorrelation at that period (the signal repeats every beat, not every half beat); or
-       evidence >= 0.2 and the beat intervals (`hr_from_peaks`) are closer to f/m than to f.
-       Noise that puts a bump at f/2 rarely passes: it does not make the signal repeat at 2/f.
-    3. Sub-harmonic? 2f replaces f when 2f is in the band, P(2f) >= 25% of P(f), the beat
-       intervals are closer to 2f, and the signal repeats at 1/(2f) about as well as at 1/f.
+    There is no harmonic check. With the default band (0.5-4 Hz) a pulse's fundamental is its largest
+    component from 40 to 200 bpm; a band whose low edge sits close to a slow pulse (0.7 Hz for a 42 bpm
+    pulse) attenuates the fundamental below its second harmonic, so keep the low edge well below the
+    slowest heart rate of interest.
 
     Args:
         x: (N,) pre-processed signal. fps: Hz. band_hz: (low, high) Hz, the plausible HR range.
     Returns:
-        HrEstimate (hr_bpm, peak_hz, spectrum, harmonic_corrected, raw_peak_hz).
+        HrEstimate (hr_bpm, peak_hz, spectrum).
     """
     z = _as_signal(x)
     low_hz, high_hz = _check_band(band_hz, fps)
     spec = power_spectrum(z, fps, band_hz)
     if spec.power.size == 0 or not np.any(spec.power > 0):
         f_mid = 0.5 * (low_hz + high_hz)
-        return HrEstimate(60.0 * f_mid, f_mid, spec, False, f_mid)
-    k = int(np.argmax(spec.power))
-    f_raw = _parabolic_peak(spec.freqs_hz, spec.power, k)
-    p_raw = float(spec.power[k])
-    tol_hz = max(0.05, 1.0 / max(spec.segment_s, 1e-9))     # about half a Hann main lobe
-    f_best = f_raw
-    beats_hr: float | None = None
-    beats_done = False
-
-    def beats() -> float | None:
-        nonlocal beats_hr, beats_done
-        if not beats_done:
-            beats_hr, beats_done = hr_from_peaks(z, fps, band_hz).hr_bpm, True
-        return beats_hr
-
-    # Is f the second (or third) harmonic? Keep the sub-multiple with the most evidence.
-    r_raw = _autocorr_at(z, fps / f_raw)
-    best_evidence = 0.0
-    for m in (2, 3):
-        f_sub, p_sub = _local_peak(spec, f_raw / m, tol_hz)
-        ratio = p_sub / p_raw
-        if f_raw / m < low_hz or ratio < HALVE_MIN_POWER_RATIO:
-            continue
-        evidence = _autocorr_at(z, fps / f_sub) - r_raw + 0.5 * ratio
-        enough = evidence >= HALVE_EVIDENCE or (
-            evidence >= HALVE_EVIDENCE_WITH_BEATS and _closer(beats(), 60 * f_sub, 60 * f_raw)
-        )
-        if enough and evidence > best_evidence:
-            f_best, best_evidence = f_sub, evidence
-    # Is f a sub-harmonic?
-    if f_best == f_raw and 2.0 * f_raw <= high_hz:
-        f_dbl, p_dbl = _local_peak(spec, 2.0 * f_raw, tol_hz)
-        if p_dbl >= DOUBLE_MIN_POWER_RATIO * p_raw and _closer(beats(), 60 * f_dbl, 60 * f_raw):
-            if _autocorr_at(z, fps / f_dbl) - r_raw >= -0.1:
-                f_best = f_dbl
-    return HrEstimate(
-        hr_bpm=60.0 * f_best,
-        peak_hz=f_best,
-        spectrum=spec,
-        harmonic_corrected=f_best != f_raw,
-        raw_peak_hz=f_raw,
-    )
+        return HrEstimate(60.0 * f_mid, f_mid, spec)
+    f_peak = parabolic_peak_hz(spec.freqs_hz, spec.power, int(np.argmax(spec.power)))
+    return HrEstimate(hr_bpm=60.0 * f_peak, peak_hz=f_peak, spectrum=spec)
 
 
 def spectral_hr_bpm(bvp, fps: float, band_hz=DEFAULT_BAND_HZ) -> float:
@@ -340,12 +275,13 @@ class BeatEstimate:
 PEAK_PROMINENCE_FRACTION = 0.5      # a beat's prominence must reach half the typical big one
 
 
-def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ, min_interval_s: float | None = None) -> BeatEstimate:
+def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ, min_interval_s: float | None = None,
+                  prominence_fraction: float = PEAK_PROMINENCE_FRACTION) -> BeatEstimate:
     """Heart rate from systolic peaks and their intervals.
 
     Peaks (`scipy.signal.find_peaks`) must be at least one period of the band's upper edge apart
     (fps / high_hz samples) and have a prominence of at least half the 80th percentile of all peak
-    prominences. A dicrotic (diastolic) wave's prominence is only the depth of its notch, so it is
+    prominences (``prominence_fraction``). A dicrotic (diastolic) wave's prominence is only the depth of its notch, so it is
     dropped; a systolic peak's prominence is the whole pulse height. Peak positions are refined to a
     fraction of a sample (parabola through 3 samples) before taking intervals, so fractional heart
     rates are not rounded to the frame grid.
@@ -355,6 +291,8 @@ def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ, min_interval_s: float 
         min_interval_s: optional shortest allowed beat interval, s (e.g. 0.6 x the spectral period).
             At low heart rates the band-pass makes the diastolic wave almost as prominent as the
             systolic peak; a spacing rule from the spectral estimate keeps it from counting as a beat.
+        prominence_fraction: share of the 80th-percentile prominence a peak needs (lower for a clean
+            contact PPG whose beat height varies, with ``min_interval_s`` to keep dicrotic waves out).
     Returns:
         BeatEstimate(hr_bpm, peaks, ibi_s).
     """
@@ -370,17 +308,69 @@ def hr_from_peaks(x, fps: float, band_hz=DEFAULT_BAND_HZ, min_interval_s: float 
     if peaks.size < 2:
         return empty
     prom = props["prominences"]
-    keep = prom >= PEAK_PROMINENCE_FRACTION * np.percentile(prom, 80)
+    keep = prom >= prominence_fraction * np.percentile(prom, 80)
     peaks = peaks[keep]
     if peaks.size < 2:
         return BeatEstimate(None, peaks, np.zeros(0))
-    y0, y1, y2 = z[peaks - 1], z[peaks], z[np.minimum(peaks + 1, z.size - 1)]
+    ibi_s = np.diff(_refine_peaks(z, peaks) / fps)
+    return BeatEstimate(hr_bpm=float(60.0 / np.median(ibi_s)), peaks=peaks, ibi_s=ibi_s)
+
+
+def beats_along(x, fps: float, hr_t_s, hr_bpm) -> BeatEstimate:
+    """One beat per cycle of a known, slowly changing heart rate (e.g. ``kdphys.hr_track``'s).
+
+    The signal is demodulated at the heart rate's own phase (2 pi times the running integral of the
+    rate), the result is smoothed over about one beat, and its angle corrects that phase to the pulse's.
+    A beat is placed where the corrected phase passes a whole cycle, then moved to the highest sample of
+    ``x`` within a quarter period of it (the systolic peak) and refined to a fraction of a sample. So the
+    number of beats in a stretch equals the heart rate times its length, whatever the noise does between
+    beats; a beat detector on its own (``hr_from_peaks``) misses weak beats and counts dicrotic waves.
+
+    Args:
+        x: (N,) pre-processed signal. fps: Hz.
+        hr_t_s: (W,) times of the heart-rate values, s from the first sample (increasing).
+        hr_bpm: (W,) heart rate at those times, bpm (held constant before the first and after the last).
+    Returns:
+        BeatEstimate: peaks (B,) sample indices, ibi_s (B-1,) s, hr_bpm = 60 / median IBI (None if < 2).
+    """
+    z = _as_signal(x)
+    hr_t_s, hr_bpm = np.asarray(hr_t_s, float), np.asarray(hr_bpm, float)
+    empty = BeatEstimate(None, np.zeros(0, dtype=int), np.zeros(0))
+    ok = np.isfinite(hr_bpm) & (hr_bpm > 0)
+    if z.size < 3 or not ok.any() or not np.any(z != z[0]):
+        return empty
+    t_s = np.arange(z.size) / fps
+    f_hz = np.interp(t_s, hr_t_s[ok], hr_bpm[ok]) / 60.0
+    phase_ref = 2.0 * np.pi * np.cumsum(f_hz) / fps
+    base = z * np.exp(-1j * phase_ref)
+    smooth = max(1.0, 0.5 * fps / float(np.median(f_hz)))            # half a beat, samples
+    base = scipy.ndimage.gaussian_filter1d(base.real, smooth) + 1j * scipy.ndimage.gaussian_filter1d(base.imag, smooth)
+    phase = phase_ref + np.unwrap(np.angle(base))
+    cycles = np.floor(phase / (2.0 * np.pi))
+    crossings = np.flatnonzero(np.diff(cycles) > 0) + 1
+    peaks = []
+    for c in crossings:
+        reach = max(1, int(round(0.25 * fps / f_hz[c])))
+        lo, hi = max(0, c - reach), min(z.size, c + reach + 1)
+        k = lo + int(np.argmax(z[lo:hi]))
+        if not peaks or k - peaks[-1] >= 0.5 * fps / f_hz[k]:
+            peaks.append(k)
+    peaks = np.asarray(peaks, dtype=int)
+    if peaks.size < 2:
+        return BeatEstimate(None, peaks, np.zeros(0))
+    ibi_s = np.diff(_refine_peaks(z, peaks) / fps)
+    return BeatEstimate(hr_bpm=float(60.0 / np.median(ibi_s)), peaks=peaks, ibi_s=ibi_s)
+
+
+def _refine_peaks(z: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Sub-sample positions (B,) of peaks at integer indices (parabola through 3 samples)."""
+    y0 = z[np.maximum(peaks - 1, 0)]
+    y1 = z[peaks]
+    y2 = z[np.minimum(peaks + 1, z.size - 1)]
     denom = y0 - 2.0 * y1 + y2
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(denom < 0, 0.5 * (y0 - y2) / denom, 0.0)
-    t_s = (peaks + np.clip(delta, -0.5, 0.5)) / fps
-    ibi_s = np.diff(t_s)
-    return BeatEstimate(hr_bpm=float(60.0 / np.median(ibi_s)), peaks=peaks, ibi_s=ibi_s)
+    return peaks + np.clip(delta, -0.5, 0.5)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,28 +415,3 @@ def sqi_autocorr(x, fps: float, hr_bpm: float) -> float:
     if hr_bpm <= 0 or not np.isfinite(hr_bpm):
         return 0.0
     return float(np.clip(_autocorr_at(z, fps * 60.0 / hr_bpm), 0.0, 1.0))
-
-
-# --------------------------------------------------------------------------------------------------
-# Trend
-# --------------------------------------------------------------------------------------------------
-def hr_trend(
-    x, fps: float, window_s: float = 10.0, step_s: float = 1.0, band_hz=DEFAULT_BAND_HZ
-) -> tuple[np.ndarray, np.ndarray]:
-    """Heart rate over time from sliding windows, with the same estimator as `hr_from_spectrum`.
-
-    Args:
-        x: (N,) pre-processed signal (filter the whole recording once, then slide).
-        fps: Hz. window_s: window length, s. step_s: hop between windows, s.
-    Returns:
-        (t_s, hr_bpm): (W,) window centres in s from the first sample, and (W,) heart rates, bpm.
-        Empty arrays when the signal is shorter than one window.
-    """
-    z = _as_signal(x)
-    win = int(round(window_s * fps))
-    hop = max(1, int(round(step_s * fps)))
-    if win < 2 or z.size < win:
-        return np.zeros(0), np.zeros(0)
-    starts = np.arange(0, z.size - win + 1, hop)
-    hr_bpm = np.array([hr_from_spectrum(z[s : s + win], fps, band_hz).hr_bpm for s in starts])
-    return (starts + win / 2.0) / fps, hr_bpm

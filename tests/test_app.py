@@ -161,7 +161,7 @@ def test_live_session_real_frames_give_hr_then_no_reading_when_face_lost(referen
     """Real clip frames through a LiveSession: HR after warm-up; face gone -> "no reading" within 2 s."""
     clock = [0.0]
     session = LiveSession(method="pos", clock=lambda: clock[0])
-    assert session.status().reading.describe() == "no reading: waiting for the camera"
+    assert session.status().reading.describe() == "no reading: waiting for the camera."
     frame = None
     readings = []   # HR shown at each one-second poll after the 10 s window has filled
     for frame in iter_frames(paths.SAMPLE_VIDEO):
@@ -186,7 +186,7 @@ def test_live_session_real_frames_give_hr_then_no_reading_when_face_lost(referen
     status = session.status()
     assert status.reading.hr_bpm is None and "no face" in status.reading.describe()
     clock[0] += 3.0   # no frames for 3 s: the stream stopped
-    assert session.status().reading.describe() == "no reading: the video stopped"
+    assert session.status().reading.describe() == "no reading: the video stopped."
 
 
 # ------------------------------------------------------------------------------------ compare page

@@ -142,7 +142,7 @@ def test_listed_weights_load_and_tampered_weights_are_refused(tmp_path):
     from kdphys.methods.neural import load_torch_model
 
     path = _write_listed(tmp_path, "student.pt", _student_state())
-    model, crop_size = load_torch_model(path, kind="student")
+    model, crop_size, _ = load_torch_model(path, kind="student")
     assert crop_size == 72 and not model.training
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF                                       # one flipped byte

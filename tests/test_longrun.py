@@ -109,7 +109,7 @@ def test_thirty_minutes_flat_memory_and_hr_recovers_after_face_loss(loop_frames)
     for loss, recovery_s, hr in recoveries:
         assert recovery_s <= RECOVERY_LIMIT_S, (loss, recovery_s)
         assert abs(hr - HR_BPM) <= 3.0, (loss, hr)
-    assert lost_checks and all(c == "no reading: no face in view" for c in lost_checks), lost_checks
+    assert lost_checks and all(c.startswith("no reading: no face in view") for c in lost_checks), lost_checks
     assert len(hr_errors) >= 20 and max(hr_errors) <= 3.0, hr_errors
     assert session.frames_in == n_frames
     assert session.engine.duration_s <= session.engine.settings.history_s + 1.0   # ring buffers bounded

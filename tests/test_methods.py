@@ -128,6 +128,7 @@ class _CropMethod(BVPMethod):
     """A crop method that records the crop sizes it is given."""
 
     name, input_kind = "crop-probe", "crops"
+    skin_region = "forehead_cheeks"     # the fake detector's random landmarks leave no eroded face oval
 
     def __init__(self, crop_size):
         self.crop_size, self.seen = crop_size, set()
@@ -151,9 +152,10 @@ def test_engine_cuts_crops_at_the_methods_size():
     method = _CropMethod(24)
     engine = Engine(EngineSettings(crop_size=72), tracker=None, method=method)
     assert engine.tracker.settings.crop_size == 24 and engine.crop_size == 24
+    assert engine.tracker.settings.skin_region == "forehead_cheeks"        # the method's own region
     engine.tracker.close()
     engine.tracker.detector = FakeDetector([(100, 100, 200, 200)])
     for i in range(40):
         engine.push(blank_frame(), i / 30.0)
-    engine.reading(0)
+    engine.snapshot()
     assert method.seen == {(24, 24)}

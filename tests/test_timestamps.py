@@ -36,7 +36,7 @@ def _engine_hr(frames, t_s) -> float | None:
     engine = Engine(EngineSettings(method="pos"), keep_all=True)
     for rgb, t in zip(frames, t_s):
         engine.push(rgb, float(t))
-    return engine.reading(window_s=0).hr_bpm
+    return engine.snapshot().reading.hr_bpm
 
 
 def test_stream_is_dropped_and_jittered(stream):

@@ -44,7 +44,8 @@ def overlaid_waveforms(curves: dict[str, tuple[np.ndarray, np.ndarray]],
 
 def hr_trend(t_s: np.ndarray, hr_bpm: np.ndarray, ref: tuple[np.ndarray, np.ndarray] | None = None,
              title: str = "Heart rate over time") -> go.Figure:
-    """Sliding-window HR (m,) at window centres t_s (m,); optional reference (t_s, hr_bpm)."""
+    """Per-window HR (m,) at window centres t_s (m,), NaN where a window was not read (the line breaks
+    there); optional reference (t_s, hr_bpm)."""
     fig = go.Figure(go.Scatter(x=t_s, y=hr_bpm, mode="lines+markers", name="video", line=dict(color="#c0392b")))
     if ref is not None:
         fig.add_trace(go.Scatter(x=ref[0], y=ref[1], mode="lines+markers", name="reference",

@@ -24,10 +24,11 @@ import numpy as np
 
 from kdphys.bench.clips import CropSet, bench_dir
 from kdphys.paths import WEIGHTS_DIR
+from kdphys.signal import DEFAULT_BAND_HZ
 
 MODEL_NAMES = ("student-torch", "student-onnx", "teacher", "pos")
 TEACHER_CLIP_FRAMES = 128
-BAND_HZ = (0.7, 3.5)
+BAND_HZ = DEFAULT_BAND_HZ
 
 
 # ------------------------------------------------------------------------------------------- memory

@@ -91,7 +91,7 @@ def personal_skin_test(rgb: np.ndarray, landmarks_px: np.ndarray, max_distance: 
     blond hair from skin, which the fixed YCrCb box does not, and ignores shading (luma).
     """
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(np.float64)
-    core = ycc[kface.skin_mask(landmarks_px, rgb.shape[:2])]
+    core = ycc[kface.skin_mask(landmarks_px, rgb.shape[:2], "forehead_cheeks")]
     inv_cov = np.linalg.inv(np.cov(core.T) + 1e-3 * np.eye(2))
     diff = ycc - core.mean(axis=0)
     return np.einsum("hwi,ij,hwj->hw", diff, inv_cov, diff) <= max_distance ** 2

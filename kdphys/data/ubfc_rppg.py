@@ -1,7 +1,7 @@
 """UBFC-rPPG (Bobbia et al. 2019): webcam videos with a contact pulse oximeter (CMS50E) reference.
 
 On-disk format. Every folder under ``root`` (searched recursively, so ``root`` may be ``DATASET_2`` or
-the folder above it) that holds a ``vid.avi`` is one recording; its ground truth sits next to it in
+the folder above it) that holds a ``vid.avi`` (or ``vid.mp4``, as in re-encoded copies) is one recording; its ground truth sits next to it in
 one of the two layouts of the release:
 
 * DATASET_2 ("realistic", 42 subjects): ``subjectN/vid.avi`` + ``subjectN/ground_truth.txt``. The text
@@ -38,7 +38,9 @@ import numpy as np
 from kdphys.data.base import (DatasetError, RppgDataset, VideoFileSource, VideoRecord, check_root,
                               check_signal, mean_hr_bpm, natural_key)
 
-LAYOUT = ("subjectN/vid.avi with subjectN/ground_truth.txt (DATASET_2) or <name>/vid.avi with "
+#: Video file names of a recording, in order of preference.
+VIDEO_NAMES = ("vid.avi", "vid.mp4")
+LAYOUT = ("subjectN/vid.avi (or vid.mp4) with subjectN/ground_truth.txt (DATASET_2) or <name>/vid.avi with "
           "<name>/gtdump.xmp (DATASET_1)")
 
 
@@ -108,8 +110,12 @@ class UBFCrPPG(RppgDataset):
         self.root = check_root(root, "UBFC-rPPG", LAYOUT)
 
     def _scan(self) -> list[VideoRecord]:
-        videos = sorted(self.root.rglob("vid.avi"), key=lambda p: natural_key(p.parent.relative_to(self.root)))
-        return [self._record(video) for video in videos]
+        by_folder: dict[Path, Path] = {}
+        for name in VIDEO_NAMES[::-1]:          # vid.avi wins where a folder has both
+            for video in self.root.rglob(name):
+                by_folder[video.parent] = video
+        folders = sorted(by_folder, key=lambda p: natural_key(p.relative_to(self.root)))
+        return [self._record(by_folder[folder]) for folder in folders]
 
     def _record(self, video: Path) -> VideoRecord:
         folder = video.parent
@@ -118,7 +124,7 @@ class UBFCrPPG(RppgDataset):
         elif (folder / "gtdump.xmp").is_file():
             ppg, hr, t = read_gtdump_xmp(folder / "gtdump.xmp")
         else:
-            raise DatasetError(f"{folder} has vid.avi but no ground_truth.txt (DATASET_2) or gtdump.xmp "
+            raise DatasetError(f"{folder} has {video.name} but no ground_truth.txt (DATASET_2) or gtdump.xmp "
                                "(DATASET_1). Restore the ground-truth file or move the folder out of the root.")
         record_id = folder.relative_to(self.root).as_posix() if folder != self.root else folder.name
         return VideoRecord(subject_id=folder.name, video_path=video, bvp=ppg, bvp_t_s=t - t[0],

@@ -57,3 +57,12 @@ def crop_size_for(methods, default: int = 72) -> int:
     """
     sizes = {int(m.crop_size) for m in methods if m.input_kind == "crops" and getattr(m, "crop_size", None)}
     return sizes.pop() if len(sizes) == 1 else int(default)
+
+
+def skin_region_for(methods, default: str | None = None) -> str:
+    """Skin region (``kdphys.face.SKIN_REGIONS``) to cut crops and the skin trace from for ``methods``: the
+    one region their neural members were trained on, else ``default`` (None: the tracker's default)."""
+    from kdphys.face import DEFAULT_SKIN_REGION
+
+    regions = {str(m.skin_region) for m in methods if m.input_kind == "crops" and getattr(m, "skin_region", None)}
+    return regions.pop() if len(regions) == 1 else (default or DEFAULT_SKIN_REGION)

@@ -26,6 +26,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from kdphys.methods._trace import EPS, as_rgb_trace, check_fps, fill_gaps, finish, window_frames
 from kdphys.methods.base import BVPMethod
+from kdphys.signal import DEFAULT_BAND_HZ
 
 
 def _bandpass(x: np.ndarray, fps: float, band_hz: tuple[float, float], order: int) -> np.ndarray:
@@ -42,7 +43,7 @@ def _bandpass(x: np.ndarray, fps: float, band_hz: tuple[float, float], order: in
 
 
 def chrom_bvp(rgb: np.ndarray, fps: float, window_s: float = 1.6,
-              band_hz: tuple[float, float] = (0.7, 3.5), order: int = 3) -> np.ndarray:
+              band_hz: tuple[float, float] = DEFAULT_BAND_HZ, order: int = 3) -> np.ndarray:
     """CHROM on a gap-free trace.
 
     Args:
@@ -98,7 +99,7 @@ class CHROM(BVPMethod):
     name: ClassVar[str] = "chrom"
     input_kind: ClassVar[str] = "trace"
     window_s: float = 1.6
-    band_hz: tuple[float, float] = (0.7, 3.5)
+    band_hz: tuple[float, float] = DEFAULT_BAND_HZ
     order: int = 3
 
     def bvp(self, x: np.ndarray, fps: float) -> np.ndarray:

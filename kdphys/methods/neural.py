@@ -20,6 +20,7 @@ weights/student.pt), "student-torch" (weights/student.pt), "teacher" (weights/te
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from kdphys.signal import znorm
 from kdphys.paths import WEIGHTS_DIR
 
 MODEL_FPS = 30.0
+#: Skin region of models saved before the region was recorded (kdphys.face.SKIN_REGIONS).
+LEGACY_SKIN_REGION = "forehead_cheeks"
 
 
 def _to_float_frames(crops: np.ndarray, crop_size: int) -> np.ndarray:
@@ -75,6 +78,8 @@ class NeuralMethod(BVPMethod):
         onnx_path: a student streaming graph written by kdphys.export (frame + state -> bvp + state).
         name: method name shown in tables and the app.
         crop_size: face-crop side the model was trained on, pixels.
+        skin_region: the skin its crops show (``kdphys.face.SKIN_REGIONS``): what it was trained on. Models
+            saved without it were trained on "forehead_cheeks" crops.
         window_len, overlap_len: windowing of long sequences, frames at 30 fps.
         device: torch device for ``model``.
     """
@@ -82,18 +87,22 @@ class NeuralMethod(BVPMethod):
     input_kind = "crops"
 
     def __init__(self, model=None, onnx_path: str | Path | None = None, name: str | None = None,
-                 crop_size: int = 72, window_len: int = 128, overlap_len: int = 32, device: str = "cpu"):
+                 crop_size: int = 72, window_len: int = 128, overlap_len: int = 32, device: str = "cpu",
+                 skin_region: str = LEGACY_SKIN_REGION):
         if (model is None) == (onnx_path is None):
             raise ValueError("NeuralMethod needs exactly one of model (torch) or onnx_path.")
         self.model = model.eval().to(device) if model is not None else None
         self.session = None
+        self.source_path: Path | None = Path(onnx_path) if onnx_path is not None else None   # set by from_file too
         self.device = device
         if onnx_path is not None:
             self.session = _onnx_session(onnx_path)
             crop_size = int(self.session.get_inputs()[0].shape[-1])
+            skin_region = self.session.get_modelmeta().custom_metadata_map.get("skin_region", LEGACY_SKIN_REGION)
         self.kind = "student" if self.session is not None or type(model).__name__ == "Student" else "teacher"
         self.name = name or self.kind
         self.crop_size = int(crop_size)
+        self.skin_region = str(skin_region)
         self.window_len = int(window_len)
         self.overlap_len = int(overlap_len)
 
@@ -108,9 +117,12 @@ class NeuralMethod(BVPMethod):
                                "point to an existing .pt/.onnx file.")
         if path.suffix.lower() == ".onnx":
             return StudentMethod(onnx_path=path, **kw)
-        model, crop_size = load_torch_model(path, kind)
-        cls = StudentMethod if type(model).__name__ == "Student" else NeuralMethod
-        return cls(model=model, crop_size=kw.pop("crop_size", crop_size), **kw)
+        loaded = load_torch_model(path, kind)
+        cls = StudentMethod if type(loaded.model).__name__ == "Student" else NeuralMethod
+        method = cls(model=loaded.model, crop_size=kw.pop("crop_size", loaded.crop_size),
+                     skin_region=kw.pop("skin_region", loaded.skin_region), **kw)
+        method.source_path = path
+        return method
 
     # ----------------------------------------------------------------------------------- inference
     def bvp(self, x: np.ndarray, fps: float) -> np.ndarray:
@@ -228,16 +240,27 @@ def _onnx_session(path: str | Path):
         raise WeightsError(f"{path} is not a loadable ONNX model ({err}). Re-export it: python -m kdphys export.") from err
 
 
-def load_torch_model(path: str | Path, kind: str | None = None):
-    """(model in eval mode, crop size) from a training checkpoint or a bare state dict (weights_only)."""
+class LoadedModel(NamedTuple):
+    """A model read from a file: the torch module (eval mode), its crop side (pixels) and skin region."""
+
+    model: object
+    crop_size: int
+    skin_region: str
+
+
+def load_torch_model(path: str | Path, kind: str | None = None) -> LoadedModel:
+    """The model from a training checkpoint or a bare state dict (weights_only), with the crop size and skin
+    region it was trained on (72 and "forehead_cheeks" where the file does not say)."""
     from kdphys.models import Student, StudentConfig, Teacher, TeacherConfig
     from kdphys.weights import load_torch
 
     ckpt = load_torch(path, map_location="cpu")     # checksum (weights/SHA256SUMS) + weights_only=True
-    crop_size = 72
+    crop_size, skin_region = 72, LEGACY_SKIN_REGION
     if isinstance(ckpt, dict) and "model" in ckpt and "kind" in ckpt:     # a kdphys.train checkpoint
         kind, kwargs, state = ckpt["kind"], dict(ckpt.get("model_kwargs") or {}), ckpt["model"]
-        crop_size = int(ckpt.get("config", {}).get("data", {}).get("crop_size", 72))
+        data = ckpt.get("config", {}).get("data", {})
+        crop_size = int(data.get("crop_size", 72))
+        skin_region = str(data.get("skin_region", LEGACY_SKIN_REGION))
     else:
         if kind not in ("student", "teacher"):
             raise WeightsError(f"{path} is a bare state dict: say whether it is a 'student' or a 'teacher'.")
@@ -250,7 +273,7 @@ def load_torch_model(path: str | Path, kind: str | None = None):
         model.load_state_dict(state)
     except RuntimeError as err:
         raise WeightsError(f"{path} does not match the {kind} architecture ({err}).") from err
-    return model.eval(), crop_size
+    return LoadedModel(model.eval(), crop_size, skin_region)
 
 
 def _student(**kw) -> NeuralMethod:

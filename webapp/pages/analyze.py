@@ -124,7 +124,11 @@ def _reference_section(result, is_sample: bool) -> None:
         if reference is None:
             st.caption("Upload a reference to see MAE, Pearson r and a Bland–Altman plot.")
             return
-        cmp = compare_with_reference(result.snapshot, reference, result.settings.band_hz, result.settings.window_s)
+        cmp = compare_with_reference(result.snapshot, reference)
+        if len(cmp.t_s) == 0:
+            st.metric("Reference HR", f"{cmp.ref_hr_bpm:.1f} bpm")
+            st.caption("The video gave no reading, so there is nothing to compare with the reference.")
+            return
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Reference HR", f"{cmp.ref_hr_bpm:.1f} bpm")
         c2.metric("MAE (windows)", f"{cmp.mae_bpm:.2f} bpm")
@@ -158,15 +162,15 @@ def _show_result(state: dict, statuses: dict) -> None:
     ui.hr_badge(snap.reading)
     for note in result.notes:
         st.info(note)
-    if snap.reading.hr_bpm is None and len(snap.trend_t_s):
-        st.caption("The recording did not pass the quality gate. The plots below are diagnostic: the "
-                   "sliding-window values in them are not heart-rate readings.")
+    if snap.reading.hr_bpm is None and len(snap.t_s):
+        st.caption("The recording did not pass the quality gate. The plots below are diagnostic; no "
+                   "heart rate is shown where the signal did not support one.")
     if len(snap.t_s):
         peaks = snap.beats.peaks if snap.beats is not None else None
         st.plotly_chart(plots.waveform(snap.t_s, snap.bvp, peaks), key="wave")
     c1, c2 = st.columns(2)
-    if len(snap.trend_t_s):
-        c1.plotly_chart(plots.hr_trend(snap.trend_t_s, snap.trend_hr_bpm), key="trend")
+    if snap.readings.accepted.any():
+        c1.plotly_chart(plots.hr_trend(snap.readings.centres_s, snap.readings.hr_bpm), key="trend")
     if snap.spectrum is not None:
         peak_hz = None if snap.reading.hr_bpm is None else snap.reading.hr_bpm / 60.0
         c2.plotly_chart(plots.spectrum(snap.spectrum.freqs_hz, snap.spectrum.power, peak_hz,

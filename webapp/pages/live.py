@@ -58,6 +58,8 @@ def _frame_callback(session: LiveSession):
 def _show_status(session: LiveSession) -> None:
     status = session.status()
     ui.hr_badge(status.reading)
+    if status.held_s > 0:
+        st.caption(f"Held: the last {status.held_s:.0f} s were not clear enough; this is the reading from just before.")
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     c1.metric("State", status.state)
@@ -68,7 +70,7 @@ def _show_status(session: LiveSession) -> None:
         st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
     size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]}" if status.frame_hw else ""
     st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
-               f"HR over the last {session.engine.settings.window_s:.0f} s{size}")
+               f"HR over the last {session.engine.settings.track.window_s:.0f} s{size}")
 
 
 def _camera(session: LiveSession) -> bool:
@@ -89,7 +91,7 @@ def _camera(session: LiveSession) -> bool:
 def main() -> None:
     st.title("Live webcam")
     st.write("Press **START** and allow the camera. Sit still, face the camera in even light. The heart rate "
-             "appears after a few seconds and updates about once a second. Frames are processed in "
+             "appears after about 5 s of steady face and updates once a second. Frames are processed in "
              "memory and never stored.")
     statuses = model_status()
     names = [n for n in ("student", "pos", "teacher") if statuses[n].available]
