@@ -20,6 +20,7 @@ COMMANDS = {
     "distill": ("distill", "distil the frozen teacher into the student"),
     "train-release": ("train_release", "regenerate the shipped weights from scratch"),
     "evaluate": ("evaluate", "paper-style table on a dataset (MAE, RMSE, MAPE, r, SNR)"),
+    "cv": ("cv", "leave-subject-out cross-validation of the release recipe on a real dataset"),
     "export": ("export", "export student/teacher to ONNX with a parity check"),
     "bench": ("bench", "print parameters, speed and memory of every model and the pipeline"),
 }

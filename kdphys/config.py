@@ -11,9 +11,10 @@ values are parsed as YAML ("3" -> 3, "[0.7, 3.5]" -> list, "null" -> None).
 from __future__ import annotations
 
 import dataclasses
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -43,25 +44,66 @@ class SyntheticSetConfig:
 
 
 @dataclass
-class DataConfig:
-    """Where chunks come from.
+class RealDataConfig:
+    """Real recordings mixed into training (kdphys.data.windows): a dataset read from ``root``.
 
-    dataset: "synthetic" (generated into ``root``), "folder", "ubfc", "pure" or "mmpd" (read from ``root``).
-    Real datasets are split by subject (kdphys.splits.subject_split) with ``split_fractions`` and
-    ``split_seed``; the same split is used by ``kdphys evaluate --protocol intra``.
+    dataset: "ubfc", "pure", "mmpd", "folder", or "" for none. train_subjects: subjects trained on (None: all
+    but ``val_subjects``). val_subjects: held out, used for validation (empty: validate on the synthetic set).
+    bitrates: re-encoded H.264 copies (bit/s) trained on besides the original videos. share: share of
+    training clips drawn from real recordings (the rest synthetic).
+    """
+
+    dataset: str = ""
+    root: str = ""
+    train_subjects: tuple[str, ...] | None = None
+    val_subjects: tuple[str, ...] = ()
+    bitrates: tuple[float, ...] = ()
+    share: float = 0.5
+
+
+@dataclass
+class AugmentSettings:
+    """Training-clip augmentation (kdphys.data.windows.AugmentConfig); enabled: off = plain clips."""
+
+    enabled: bool = True
+    p_stretch: float = 0.8
+    stretch_hr_bpm: tuple[float, float] = (40.0, 180.0)
+    stretch_range: tuple[float, float] = (0.45, 2.0)
+    shift_px: float = 2.0
+    scale: float = 0.08
+    gain_range: tuple[float, float] = (0.7, 1.3)
+    channel_gain: float = 0.08
+    contrast: float = 0.15
+
+
+@dataclass
+class DataConfig:
+    """Where training clips come from.
+
+    dataset: "synthetic" (generated into ``root``), "none", or "folder", "ubfc", "pure", "mmpd" (read from
+    ``root`` and split by subject, kdphys.splits.subject_split, with ``split_fractions`` and ``split_seed``;
+    the same split is used by ``kdphys evaluate --protocol intra``). ``real`` mixes a real dataset in.
+    Every recording goes through kdphys.extract (the app's engine: tracker, skin crops, resampling) once and
+    is cached in ``cache_dir``; clips of ``chunk_len`` frames are cut from whole recordings
+    (kdphys.data.windows), ``clips_per_epoch`` per epoch, augmented as ``augment`` says.
     """
 
     dataset: str = "synthetic"
     root: str = "runs/synthetic"
-    cache_dir: str = "cache/chunks"
+    cache_dir: str = ".cache/extract"
     crop_size: int = 72
+    skin_region: str = "face"             # kdphys.face.SKIN_REGIONS: what the crops show
     chunk_len: int = 128                  # frames per training clip T
+    clips_per_epoch: int = 256
     fps: float = 30.0
     band_hz: tuple[float, float] = (0.75, 2.5)   # HR band for validation MAE (rPPG-Toolbox)
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # train, val, test subjects
     split_seed: int = 0
     num_workers: int = 0
+    reencode_dir: str = ".cache/reencoded"
     synthetic: SyntheticSetConfig = field(default_factory=SyntheticSetConfig)
+    real: RealDataConfig = field(default_factory=RealDataConfig)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
 
 
 @dataclass
@@ -81,6 +123,7 @@ class LossConfig:
     dilate_gamma: float = 0.01            # soft-min temperature
     dilate_downsample: int = 1            # average-pool BVP in time before DILATE (speed: O(T^2) cost)
     pearson_weight: float = 1.0
+    max_lag_frames: int = 0               # reference shifted to its best lag within +-this (losses.align_to_best_lag)
     attention_weight: float = 1.0         # distill mode only
     output_kd_weight: float = 0.0         # distill mode only: match the teacher's BVP
 
@@ -93,6 +136,7 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     schedule: Literal["constant", "cosine"] = "constant"   # cosine: lr * (min + (1-min)(1+cos(pi e/E))/2)
     min_lr_fraction: float = 0.05         # cosine: the last epoch's lr as a fraction of lr
+    weight_ema: float = 0.0               # > 0: validate and save a moving average of the weights (decay per step)
 
 
 @dataclass
@@ -108,6 +152,7 @@ class TrainConfig:
     device: str = "auto"                  # "auto" (cuda if available), "cpu", "cuda", "cuda:1"
     num_threads: int = 0                  # torch.set_num_threads on CPU; 0 = leave torch's default
     resume: bool = True                   # continue from out_dir/last.pt when it exists
+    select: Literal["best", "last"] = "best"   # best.pt: lowest validation MAE, or the last epoch's model
     progress: bool = True                 # tqdm bar on rank 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -124,6 +169,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         return _from_dict(hint, value, prefix=key + ".")
     if value is None:
         return None
+    if origin in (Union, types.UnionType):         # X | None: coerce to X
+        args = [a for a in get_args(hint) if a is not type(None)]
+        return _coerce(value, args[0], key) if len(args) == 1 else value
     if origin is Literal:
         if value not in get_args(hint):
             raise ConfigError(f"'{key}' is {value!r}; use one of {list(get_args(hint))}.")

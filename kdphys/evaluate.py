@@ -5,9 +5,9 @@ readings (tracked, gated) and how much they cover beside them.
                       out_dir="runs/eval", settings=EvalSettings(protocol="intra"))
     print(report.markdown)            # one row per (dataset, method); per_video.csv + Bland-Altman PNGs in out_dir
 
-Each video is decoded once through the app's engine (``Engine(record_crops=True)``: the same face tracker,
-skin mask, crops and resampling as uploads and live), which keeps the RGB skin trace (classical methods)
-and the face crops (neural methods); the reference BVP is interpolated at the grid times. Two estimates
+Each video is decoded once by ``kdphys.extract`` (the app's engine: the same face tracker, skin mask, crops
+and resampling as uploads, live and training), which keeps the RGB skin trace (classical methods) and the
+face crops (neural methods); the reference BVP is interpolated at the grid times. Two estimates
 per video (or per non-overlapping ``window_s`` window) and method:
 
 * periodogram: the rPPG-Toolbox convention (``signal.preprocess`` + ``hr_from_spectrum`` in ``band_hz``,
@@ -24,16 +24,16 @@ split that training used); "cross" evaluates every video of a dataset the model 
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
 from kdphys import metrics
 from kdphys import signal as sig
 from kdphys.errors import KDPhysError
+from kdphys.extract import VideoSignals, cached_extract
 from kdphys.methods.base import BVPMethod
 
 Protocol = Literal["intra", "cross"]
@@ -67,22 +67,12 @@ class EvalSettings:
 
     skin_region: str | None = None
 
-    def tracker_settings(self):
-        """The face tracker's settings for extraction (crop_size None -> 72; skin_region None -> the default)."""
-        from kdphys.face import DEFAULT_SKIN_REGION, TrackerSettings
-        return TrackerSettings(crop_size=self.crop_size or 72, skin_region=self.skin_region or DEFAULT_SKIN_REGION)
-
-
-@dataclass
-class VideoSignals:
-    """One video on the uniform grid. t_s (M,) s; trace (M, 3) float skin RGB (NaN = no face);
-    face (M,) bool; crops (M, S, S, 3) uint8 (last face held where lost); bvp_ref (M,) reference BVP."""
-
-    t_s: np.ndarray
-    trace: np.ndarray
-    face: np.ndarray
-    crops: np.ndarray
-    bvp_ref: np.ndarray
+    def extract_settings(self):
+        """What the shared extraction (kdphys.extract) needs: grid rate, crop size (None -> 72), skin region
+        (None -> the default), cache folder."""
+        from kdphys.extract import ExtractSettings
+        return ExtractSettings(fps=self.fps, crop_size=self.crop_size or 72, skin_region=self.skin_region,
+                               cache_dir=self.cache_dir)
 
 
 @dataclass
@@ -141,54 +131,6 @@ class EvalReport:
     markdown: str
     csv_path: Path | None
     plots: list[Path]
-
-
-# ------------------------------------------------------------------------------------------------ extraction
-def extract_video(record, settings: EvalSettings, tracker_factory: Callable | None = None) -> VideoSignals:
-    """Decode ``record.frames`` through the app's engine (face tracking, skin trace, crops, resampling to
-    ``settings.fps``) and put the reference BVP on the same grid."""
-    from kdphys.engine import Engine, EngineSettings
-    from kdphys.face import FaceTracker
-
-    tracker = tracker_factory() if tracker_factory else FaceTracker(settings.tracker_settings())
-    engine = Engine(EngineSettings(method="pos", fps=settings.fps), tracker=tracker, record_crops=True)
-    t_first = None
-    try:
-        for rgb, frame_t_s in record.frames:          # video file, PNG folder or .mat, (H, W, 3) uint8
-            t_first = frame_t_s if t_first is None else t_first
-            engine.push(rgb, frame_t_s)
-    finally:
-        if hasattr(tracker, "close"):
-            tracker.close()
-    rec = engine.recorded()
-    n = len(rec.t_s)
-    if n < 2:
-        raise KDPhysError(f"{record.video_path}: fewer than 2 frames decoded; the video cannot be evaluated.")
-    t_grid = rec.t_s + (t_first or 0.0)
-    if len(record.bvp) >= 2:
-        bvp_ref = np.interp(t_grid, np.asarray(record.bvp_t_s, float), np.asarray(record.bvp, float))
-    else:                                          # only a heart rate is known (see evaluate_video)
-        bvp_ref = np.zeros(n)
-    return VideoSignals(t_s=t_grid, trace=rec.trace, face=rec.face, crops=rec.crops, bvp_ref=bvp_ref)
-
-
-def cached_extract(record, settings: EvalSettings, tracker_factory=None) -> VideoSignals:
-    """``extract_video`` with an .npz cache keyed by the video path, its size/mtime, fps and the face
-    tracker's settings (crop size, crop pixels and skin region included)."""
-    if settings.cache_dir is None:
-        return extract_video(record, settings, tracker_factory)
-    path = Path(record.video_path)
-    stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings.fps}|{settings.tracker_settings()!r}"
-                       .encode()).hexdigest()[:16]
-    cache_path = Path(settings.cache_dir) / f"{path.stem}-{key}.npz"
-    if cache_path.is_file():
-        with np.load(cache_path) as z:
-            return VideoSignals(**{k: z[k] for k in ("t_s", "trace", "face", "crops", "bvp_ref")})
-    signals = extract_video(record, settings, tracker_factory)
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache_path, **asdict(signals))
-    return signals
 
 
 # ------------------------------------------------------------------------------------------------ methods
@@ -402,7 +344,7 @@ def evaluate(datasets: dict, methods: list, out_dir: str | Path | None = None,
     for label, dataset in datasets.items():
         records = select_records(dataset, settings)
         for record in tqdm(records, desc=f"evaluating {label}", disable=not progress):
-            signals = cached_extract(record, settings, tracker_factory)
+            signals = cached_extract(record, settings.extract_settings(), tracker_factory)
             rows += evaluate_video(label, record, signals, resolved, settings)
     summaries = summarize(rows)
     markdown = markdown_table(summaries, settings.protocol)

@@ -89,6 +89,36 @@ def neg_pearson(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (1.0 - r).mean()
 
 
+def align_to_best_lag(pred: torch.Tensor, target: torch.Tensor, max_lag: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reference shifted, per clip, to the lag |l| <= max_lag at which it correlates best with the
+    prediction (chosen without gradient), and both cut to the frames they then share.
+
+    The contact reference and the face's pulse are not in phase: the pulse reaches face and finger at
+    different times and recordings' clocks differ (on the UBFC-rPPG dev subjects POS correlated best with
+    the oximeter at lags from -17 to +16 frames), so a zero-lag loss asks a model for a phase the face does
+    not show. The losses then compare shapes at the lag the face has.
+
+    pred, target: (B, T), T > 2 * max_lag. Returns (pred (B, T - 2 max_lag), target (B, T - 2 max_lag)).
+    """
+    _check_signals(pred, target, "align_to_best_lag")
+    n = pred.shape[1]
+    if max_lag <= 0:
+        return pred, target
+    if n <= 2 * max_lag:
+        raise ValueError(f"align_to_best_lag needs T > 2 * max_lag; got T={n}, max_lag={max_lag}.")
+    core = slice(max_lag, n - max_lag)
+    with torch.no_grad():
+        p = pred[:, core] - pred[:, core].mean(dim=1, keepdim=True)
+        scores = []
+        for lag in range(-max_lag, max_lag + 1):
+            t = target[:, max_lag - lag:n - max_lag - lag]
+            t = t - t.mean(dim=1, keepdim=True)
+            scores.append((p * t).sum(dim=1) / torch.sqrt((p * p).sum(dim=1) * (t * t).sum(dim=1) + _EPS))
+        best = torch.stack(scores, dim=1).argmax(dim=1) - max_lag                      # (B,)
+    idx = torch.arange(max_lag, n - max_lag, device=target.device)[None, :] - best[:, None]
+    return pred[:, core], torch.gather(target, 1, idx)
+
+
 def pairwise_sq_cost(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Squared-Euclidean cost matrix Delta[b, i, j] = (x[b, i] - y[b, j])^2 of (B, N) and (B, M) -> (B, N, M)."""
     return (x[:, :, None] - y[:, None, :]) ** 2

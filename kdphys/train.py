@@ -20,6 +20,7 @@ heart-rate MAE improved; training stops after ``patience`` epochs without improv
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import random
@@ -113,49 +114,93 @@ def model_from_checkpoint(path: str | Path, map_location="cpu") -> tuple[torch.n
     return model.eval(), ckpt["kind"]
 
 
-def load_chunk_sets(data: DataConfig, rank: int = 0, world: int = 1):
-    """(train ChunkDataset, val ChunkDataset). Rank 0 writes synthetic clips and the chunk cache first."""
-    from kdphys.data.cache import ChunkDataset
-
+def load_window_sets(data: DataConfig, seed: int = 0, rank: int = 0, world: int = 1):
+    """(train TrainWindows, val FixedWindows). Rank 0 writes synthetic clips and extracts every recording
+    first (cached); the other ranks then read the caches."""
     if rank == 0:
-        paths = build_chunk_cache(data)
+        groups, val = training_recordings(data)
     if world > 1:
         dist.barrier()
     if rank != 0:
-        paths = build_chunk_cache(data, progress=False)   # all cached by now: only lists the files
-    return ChunkDataset(paths["train"]), ChunkDataset(paths["val"])
+        groups, val = training_recordings(data, progress=False)
+    from kdphys.data.windows import AugmentConfig, FixedWindows, TrainWindows
+
+    aug = None
+    if data.augment.enabled:
+        aug = AugmentConfig(**{k: v for k, v in dataclasses.asdict(data.augment).items() if k != "enabled"})
+    train_set = TrainWindows(groups, chunk_len=data.chunk_len, fps=data.fps, augment=aug,
+                             clips_per_epoch=data.clips_per_epoch, seed=seed)
+    val_set = FixedWindows(val, chunk_len=data.chunk_len)
+    if len(val_set) == 0:
+        raise KDPhysError("No validation clips: the validation recordings are shorter than chunk_len="
+                          f"{data.chunk_len} frames or show no face throughout.")
+    return train_set, val_set
 
 
-def build_chunk_cache(data: DataConfig, progress: bool = True) -> dict[str, list[Path]]:
-    """Chunk files of the train and val splits: synthetic clips from kdphys.synthetic_sets, real data
-    split by subject (kdphys.splits). Cached under ``data.cache_dir``; a second call only lists files."""
-    from kdphys.data.cache import ChunkCache
+def training_recordings(data: DataConfig, progress: bool = True) -> tuple[dict, list]:
+    """({group: (share, [Recording])}, validation [Recording]) as ``data`` says (see DataConfig): synthetic
+    or a subject-split dataset as one group, ``data.real`` as the other."""
     from kdphys.data.base import RecordList
     from kdphys.splits import subject_split
 
-    cache_root = Path(data.cache_dir)
+    groups, val = {}, []
+    real = data.real
     if data.dataset == "synthetic":
         from kdphys.data.folder import VideoFolder
-        from kdphys.synthetic_sets import build_synthetic_set, set_fingerprint
+        from kdphys.synthetic_sets import build_synthetic_set
         sets = build_synthetic_set(data.root, data.synthetic)
-        splits = {"train": VideoFolder(sets.train_dir), "val": VideoFolder(sets.val_dir)}
-        cache_root = cache_root / f"synthetic-{set_fingerprint(data.synthetic)}"   # regenerated set = new cache
-    else:
+        base_train, base_val = VideoFolder(sets.train_dir), VideoFolder(sets.val_dir)
+    elif data.dataset != "none":
         dataset = open_dataset(data.dataset, data.root)
-        train, val, _test = subject_split(dataset.records(), data.split_fractions, data.split_seed)
-        if not train or not val:
+        train, val_records, _test = subject_split(dataset.records(), data.split_fractions, data.split_seed)
+        if not train or not val_records:
             raise KDPhysError(f"{data.dataset} at {data.root} has too few subjects for a train/val split; "
                               f"change data.split_fractions (now {data.split_fractions}).")
-        splits = {"train": RecordList(dataset.name, train, dataset.root),
-                  "val": RecordList(dataset.name, val, dataset.root)}
-    out = {}
-    for split, dataset in splits.items():
-        cache = ChunkCache(cache_root / split, crop_size=data.crop_size, chunk_len=data.chunk_len,
-                           fps=data.fps)
-        out[split] = cache.build(dataset, progress=progress)
-        if not out[split]:
-            raise KDPhysError(f"No {split} chunks were made from {data.root}: clips shorter than chunk_len="
-                              f"{data.chunk_len} frames, or no face found. Check the videos or lower chunk_len.")
+        base_train, base_val = RecordList(dataset.name, train), RecordList(dataset.name, val_records)
+    if data.dataset != "none":
+        share = 1.0 - real.share if real.dataset else 1.0
+        groups[data.dataset] = (share, _recordings(base_train.records(), data, progress, "train"))
+        val = _recordings(base_val.records(), data, progress, "val")
+    if real.dataset:
+        records = open_dataset(real.dataset, real.root).records()
+        subjects = sorted({str(r.subject_id) for r in records})
+        unknown = sorted(set(real.val_subjects) - set(subjects))
+        if unknown:
+            raise KDPhysError(f"data.real.val_subjects {unknown} are not in {real.root} (subjects: {subjects}).")
+        wanted = set(real.train_subjects) if real.train_subjects is not None else set(subjects) - set(real.val_subjects)
+        if wanted & set(real.val_subjects):
+            raise KDPhysError(f"Subjects {sorted(wanted & set(real.val_subjects))} are in both train_subjects and "
+                              "val_subjects: a subject must not be trained on and validated on.")
+        train_records = [r for r in records if str(r.subject_id) in wanted]
+        if not train_records:
+            raise KDPhysError(f"No training subjects left in {real.root} (val_subjects: {list(real.val_subjects)}).")
+        with_copies = train_records + [_reencoded(r, b, data) for b in real.bitrates for r in train_records]
+        groups["real"] = (real.share if data.dataset != "none" else 1.0,
+                          _recordings(with_copies, data, progress, "real train"))
+        held = [r for r in records if str(r.subject_id) in set(real.val_subjects)]
+        if held:
+            val = _recordings(held, data, progress, "real val")
+    if not groups:
+        raise KDPhysError("No training data: data.dataset is 'none' and data.real.dataset is empty.")
+    return groups, val
+
+
+def _reencoded(record, bitrate: float, data: DataConfig):
+    from kdphys.data.reencode import reencoded
+    return reencoded(record, bitrate, data.reencode_dir)
+
+
+def _recordings(records, data: DataConfig, progress: bool, what: str) -> list:
+    """Each record through the shared extraction (kdphys.extract, cached) as a kdphys.data.windows.Recording."""
+    from kdphys.data.windows import make_recording
+    from kdphys.extract import ExtractSettings, cached_extract
+
+    settings = ExtractSettings(fps=data.fps, crop_size=data.crop_size, skin_region=data.skin_region,
+                               cache_dir=data.cache_dir)
+    out = []
+    for rec in tqdm(list(records), desc=f"extracting {what}", disable=not progress, leave=False):
+        signals = cached_extract(rec, settings)
+        out.append(make_recording(signals, str(rec.record_id), str(rec.subject_id), data.fps))
     return out
 
 
@@ -174,15 +219,16 @@ def open_dataset(name: str, root: str):
 # ------------------------------------------------------------------------------------------------ loss
 def loss_terms(out, bvp: torch.Tensor, cfg: LossConfig, teacher_out=None) -> dict[str, torch.Tensor]:
     """Weighted loss terms and their sum under "loss". out/teacher_out: ModelOutput; bvp: (B, T) z-scored."""
-    from kdphys.losses import attention_transfer, dilate, neg_pearson, output_kd
+    from kdphys.losses import align_to_best_lag, attention_transfer, dilate, neg_pearson, output_kd
 
     zero = bvp.new_zeros(())
     terms = {"dilate": zero, "pearson": zero, "attention": zero, "output_kd": zero}
+    pred, bvp = align_to_best_lag(out.bvp, bvp, cfg.max_lag_frames)
     if cfg.dilate_weight:
-        terms["dilate"] = cfg.dilate_weight * dilate(out.bvp, bvp, cfg.dilate_alpha, cfg.dilate_gamma,
+        terms["dilate"] = cfg.dilate_weight * dilate(pred, bvp, cfg.dilate_alpha, cfg.dilate_gamma,
                                                      downsample=cfg.dilate_downsample).total
     if cfg.pearson_weight:
-        terms["pearson"] = cfg.pearson_weight * neg_pearson(out.bvp, bvp)
+        terms["pearson"] = cfg.pearson_weight * neg_pearson(pred, bvp)
     if teacher_out is not None and cfg.attention_weight:
         terms["attention"] = cfg.attention_weight * attention_transfer(teacher_out.features, out.features)
     if teacher_out is not None and cfg.output_kd_weight:
@@ -298,7 +344,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
 
-    train_set, val_set = load_chunk_sets(cfg.data, rank, world)
+    train_set, val_set = load_window_sets(cfg.data, cfg.seed, rank, world)
     sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
     train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
                               num_workers=cfg.data.num_workers, drop_last=len(train_set) >= cfg.batch_size * world,
@@ -318,8 +364,16 @@ def train(cfg: TrainConfig) -> TrainResult:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         start_epoch, best_mae, bad_epochs = ckpt["epoch"], ckpt["best_val_mae_bpm"], ckpt["bad_epochs"]
-        seed_everything(cfg.seed + start_epoch)
+        seed_everything(cfg.seed + start_epoch)     # (with weight_ema the saved weights are the average: resumed from it)
     net = DistributedDataParallel(model) if world > 1 else model
+    averaged = None
+    if cfg.optim.weight_ema:             # validate and save an exponential moving average of the weights
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.optim.weight_ema), use_buffers=True)
+
+    def kept() -> torch.nn.Module:
+        """The model that is validated and saved: the weight average when there is one."""
+        return averaged.module if averaged is not None else model
     log = RunLog(out_dir) if main else None
     history = []
 
@@ -328,7 +382,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         nonlocal best_mae, bad_epochs
         stop, val = torch.zeros(2, dtype=torch.float64), None
         if main:
-            val = validate(model, val_loader, cfg.data, cfg.loss, device)
+            val = validate(kept(), val_loader, cfg.data, cfg.loss, device)
             row = {"epoch": epoch, **{f"train_{k}": v / max(n_steps, 1) for k, v in sums.items()},
                    "val_loss": val.loss, "val_mae_bpm": val.mae_bpm, "val_rmse_bpm": val.rmse_bpm,
                    "lr": optimizer.param_groups[0]["lr"], "epoch_s": epoch_s}
@@ -337,10 +391,10 @@ def train(cfg: TrainConfig) -> TrainResult:
             if epoch > 0:
                 if val.mae_bpm < best_mae:
                     best_mae, bad_epochs = val.mae_bpm, 0
-                    save_checkpoint(best_path, model, optimizer, epoch, best_mae, bad_epochs, cfg, kind)
+                    save_checkpoint(best_path, kept(), optimizer, epoch, best_mae, bad_epochs, cfg, kind)
                 else:
                     bad_epochs += 1
-                save_checkpoint(last_path, model, optimizer, epoch, best_mae, bad_epochs, cfg, kind)
+                save_checkpoint(last_path, kept(), optimizer, epoch, best_mae, bad_epochs, cfg, kind)
             stop[0] = float(epoch > 0 and bad_epochs >= cfg.patience)
             stop[1] = val.mae_bpm
         if world > 1:
@@ -354,6 +408,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
+        train_set.set_epoch(epoch)                  # new crops, stretches and lights every epoch
         net.train()
         for group in optimizer.param_groups:
             group["lr"] = epoch_lr(cfg.optim, epoch, cfg.epochs)
@@ -377,6 +432,8 @@ def train(cfg: TrainConfig) -> TrainResult:
             if cfg.optim.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             for k in sums:
                 sums[k] += terms[k].item()
             bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
@@ -391,9 +448,12 @@ def train(cfg: TrainConfig) -> TrainResult:
         log.close()
     if world > 1:
         dist.barrier()
+    if cfg.select == "last" and main and last_path.is_file():
+        import shutil
+        shutil.copyfile(last_path, best_path)         # "best" is the last epoch's model
     return TrainResult(checkpoint=best_path, last_checkpoint=last_path, initial_val=initial_val,
                        best_val_mae_bpm=best_mae, epochs_run=epoch - start_epoch, stopped_early=stopped_early,
-                       history=history, model=model)
+                       history=history, model=kept())
 
 
 def epoch_lr(optim: OptimConfig, epoch: int, epochs: int) -> float:

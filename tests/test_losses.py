@@ -201,3 +201,21 @@ def test_output_kd():
     loss = output_kd(student_bvp, teacher_bvp)
     loss.backward()
     assert loss.item() > 0.5 and student_bvp.grad is not None and teacher_bvp.grad is None
+
+
+def test_align_to_best_lag_finds_the_shift_and_keeps_gradients():
+    from kdphys.losses import align_to_best_lag, neg_pearson
+
+    t = torch.arange(128, dtype=torch.float32)
+    target = torch.stack([torch.sin(t / 4.0), torch.sin(t / 6.0)])
+    pred = torch.stack([torch.roll(target[0], 9), torch.roll(target[1], -5)]).requires_grad_(True)
+    assert neg_pearson(pred, target) > 0.2                      # out of phase at lag 0
+    p, g = align_to_best_lag(pred, target, 15)
+    assert p.shape == g.shape == (2, 98)
+    assert float(neg_pearson(p, g)) < 1e-3                      # in phase at the lag found
+    neg_pearson(p, g).backward()
+    assert pred.grad is not None and torch.isfinite(pred.grad).all()
+    same_p, same_g = align_to_best_lag(pred, target, 0)
+    assert same_p is pred and same_g is target
+    with pytest.raises(ValueError, match="T > 2"):
+        align_to_best_lag(pred[:, :20], target[:, :20], 15)

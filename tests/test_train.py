@@ -1,6 +1,6 @@
 """Training: config loading, student learning on configs/tiny.yaml, distillation + resume, and DDP on 2 CPU processes.
 
-The tiny synthetic set (clips -> face crops -> chunk cache) is built once per module and shared.
+The tiny synthetic set (clips -> kdphys.extract recordings, cached) is built once per module and shared.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ def tiny_config(tmp_root, out_name: str, *overrides: str):
 
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory):
-    """The tiny synthetic set and its chunk cache, built once."""
-    from kdphys.train import build_chunk_cache
+    """The tiny synthetic set and its extraction cache, built once."""
+    from kdphys.train import training_recordings
 
     root = tmp_path_factory.mktemp("tiny")
-    paths = build_chunk_cache(tiny_config(root, "unused").data, progress=False)
-    assert len(paths["train"]) >= 12 and len(paths["val"]) >= 3
+    groups, val = training_recordings(tiny_config(root, "unused").data, progress=False)
+    assert len(groups["synthetic"][1]) == 6 and len(val) == 3
     return root
 
 

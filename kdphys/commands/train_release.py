@@ -46,8 +46,12 @@ def release_config(step: str, overrides: list[str]):
     for key in ("out_dir", "teacher_checkpoint"):
         if values.get(key):
             values[key] = str(REPO_ROOT / values[key])
-    for key in ("root", "cache_dir"):
-        values["data"][key] = str(REPO_ROOT / values["data"][key])
+    for key in ("root", "cache_dir", "reencode_dir"):
+        if values["data"].get(key):
+            values["data"][key] = str(REPO_ROOT / values["data"][key])
+    real = values["data"].get("real") or {}
+    if real.get("root"):
+        real["root"] = str(REPO_ROOT / real["root"])
     return config_from_dict(apply_overrides(values, overrides))
 
 
