@@ -83,7 +83,7 @@ def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
             last = stats or last
             if cpu0 is None:               # from the first sample on (connection set up)
                 cpu0 = (time.monotonic(), process_cpu_s(SERVER), process_cpu_s(BROWSER))
-            fps = re.search(r"Achieved fps\s*([0-9.]+)", text)
+            fps = re.search(r"Frames per second\s*([0-9.]+)", text)
             shown_method = re.search(r"([^\n·]+?) · \d+ s of signal", text)     # the caption under the waveform
             samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
                             "fps": float(fps.group(1)) if fps else None,

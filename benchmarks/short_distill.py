@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/short_distill.py                 # a few minutes on 2 CPU cores
     .venv/bin/python benchmarks/short_distill.py --baseline      # also the student trained alone (ablation)
 
-Builds the tiny synthetic set of configs/tiny.yaml (clips -> face crops -> chunk cache), trains the teacher,
+Builds the tiny synthetic set of configs/tiny.yaml (clips -> the shared extraction, cached), trains the teacher,
 distils it into the student (attention transfer + DILATE + negative Pearson), and prints the validation
 HR MAE (bpm) and loss of the untrained and the trained student. Outputs go to runs/bench-short-distill/.
 """

@@ -10,6 +10,7 @@ video's resolution; only per-sample floats (trace, BVP) grow with its length.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -20,7 +21,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 
 from kdphys import __version__
-from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Snapshot
+from kdphys.engine import AnalysisCancelled, Engine, EngineSettings, Keyframe, Snapshot
 from kdphys.prefetch import prefetch
 from kdphys.video import VideoInfo, iter_frames, probe
 
@@ -62,19 +63,22 @@ class AnalysisResult:
         snapshot: waveform, reading, trend, beats and spectrum (see kdphys.engine.Snapshot).
         timings_s: wall time per stage in seconds ("decode": waiting for the decoder thread, "face",
             "model", "signal", "total").
-        keyframes: about one (t_s, crop (S, S, 3) uint8) per second, for attention heatmaps.
+        keyframes: about one kdphys.engine.Keyframe per second (crop, and the frame around the face), for
+            attention heatmaps; unpacks as (t_s, crop).
         max_faces: largest number of faces seen in one detection.
         settings: the engine settings used.
+        file_sha256: SHA-256 of the video file's bytes (hex), for reports; None when it could not be read.
     """
 
     video: VideoInfo
     snapshot: Snapshot
     timings_s: dict[str, float]
-    keyframes: list[tuple[float, np.ndarray]]
+    keyframes: list[Keyframe]
     max_faces: int
     settings: EngineSettings
     frames_decoded: int = 0
     notes: list[str] = field(default_factory=list)
+    file_sha256: str | None = None
 
     def summary(self) -> dict:
         """JSON-serialisable summary: the reading (HR with range and coverage, or the reason), quality,
@@ -82,6 +86,7 @@ class AnalysisResult:
         r = self.snapshot.reading
         return {
             "kdphys_version": __version__,
+            "file_sha256": self.file_sha256,
             "method": self.snapshot.method,
             "hr_bpm": _rounded(r.hr_bpm, 2),
             "hr_range_bpm": None if r.hr_range_bpm is None else [round(float(v), 1) for v in r.hr_range_bpm],
@@ -101,28 +106,32 @@ class AnalysisResult:
             "max_faces": self.max_faces,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
             "notes": self.notes,
-            "windows": [window_row(w) for w in self.snapshot.readings.windows],
+            "windows": [window_row(w, r) for w in self.snapshot.readings.windows],
         }
 
     def write_csv(self, path: str | Path) -> Path:
         """One row per window: start_s, end_s, hr_bpm (empty where refused), accepted (0/1), quality,
-        snr_db, confidence, reason. No heart rate appears where the gate refused one."""
+        snr_db, confidence, reason. No heart rate appears where the gate refused one, nor anywhere when the
+        recording as a whole gave no reading."""
         path = Path(path)
         with path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=WINDOW_FIELDS)
             writer.writeheader()
             for w in self.snapshot.readings.windows:
-                writer.writerow({k: "" if v is None else v for k, v in window_row(w).items()})
+                row = window_row(w, self.snapshot.reading)
+                writer.writerow({k: "" if v is None else v for k, v in row.items()})
         return path
 
     def write_waveform_csv(self, path: str | Path) -> Path:
         """One row per sample: time_s, bvp (pre-processed, arbitrary units), face (0/1), read (0/1: inside a
-        window that gave a reading), beat (0/1: a beat is marked here)."""
+        window that gave a reading), beat (0/1: a beat is marked here). Read and beat are 0 throughout when the
+        recording as a whole gave no reading."""
         path = Path(path)
         s = self.snapshot
-        read = s.readings.read_mask(len(s.t_s))
+        refused = s.reading.hr_bpm is None
+        read = s.readings.read_mask(len(s.t_s)) & (not refused)
         beat = np.zeros(len(s.t_s), dtype=int)
-        if s.beats is not None:
+        if s.beats is not None and not refused:
             beat[s.beats.peaks[s.beats.peaks < len(beat)]] = 1
         with path.open("w", newline="") as fh:
             writer = csv.writer(fh)
@@ -140,9 +149,17 @@ class AnalysisResult:
 WINDOW_FIELDS = ["start_s", "end_s", "hr_bpm", "accepted", "quality", "snr_db", "confidence", "reason"]
 
 
-def window_row(window) -> dict:
-    """One window (kdphys.readings.WindowReading) as a flat dict of WINDOW_FIELDS (None where empty)."""
+def window_row(window, summary=None) -> dict:
+    """One window (kdphys.readings.WindowReading) as a flat dict of WINDOW_FIELDS (None where empty).
+
+    summary: the recording's HrReading; when it is "no reading" (too little of the recording was read),
+    no window carries a heart rate either: the row is refused with the recording's reason.
+    """
     r = window.reading
+    if summary is not None and summary.hr_bpm is None and window.accepted:
+        return {"start_s": round(window.start_s, 3), "end_s": round(window.end_s, 3), "hr_bpm": None,
+                "accepted": 0, "quality": "none", "snr_db": _rounded(r.snr_db, 2),
+                "confidence": _rounded(r.confidence, 3), "reason": summary.reason}
     return {"start_s": round(window.start_s, 3), "end_s": round(window.end_s, 3), "hr_bpm": _rounded(r.hr_bpm, 2),
             "accepted": int(window.accepted), "quality": r.quality, "snr_db": _rounded(r.snr_db, 2),
             "confidence": _rounded(r.confidence, 3), "reason": r.reason}
@@ -211,7 +228,31 @@ def analyze_video(source: str | Path | BinaryIO, method: str = "pos", settings: 
     if engine.max_faces > 1:
         notes.append(f"{engine.max_faces} faces were seen; the largest face was analysed.")
     return AnalysisResult(video=info, snapshot=snapshot, timings_s=timings, keyframes=engine.keyframes,
-                          max_faces=engine.max_faces, settings=settings, frames_decoded=n_frames, notes=notes)
+                          max_faces=engine.max_faces, settings=settings, frames_decoded=n_frames, notes=notes,
+                          file_sha256=file_sha256(source))
+
+
+def file_sha256(source, chunk_bytes: int = 1 << 20) -> str | None:
+    """SHA-256 (hex) of a video given as a path or a seekable binary file object (read from its start;
+    the position is restored); None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as fh:
+                for chunk in iter(lambda: fh.read(chunk_bytes), b""):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        if hasattr(source, "getbuffer"):
+            digest.update(source.getbuffer())
+            return digest.hexdigest()
+        position = source.tell()
+        source.seek(0)
+        for chunk in iter(lambda: source.read(chunk_bytes), b""):
+            digest.update(chunk)
+        source.seek(position)
+        return digest.hexdigest()
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
 def _rewind(source) -> None:

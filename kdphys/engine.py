@@ -29,7 +29,7 @@ import numpy as np
 
 from kdphys import signal as sig
 from kdphys.errors import KDPhysError
-from kdphys.face import FaceLandmarkDetector, FaceTracker, TrackerSettings, TrackResult
+from kdphys.face import FaceLandmarkDetector, FaceTracker, TrackerSettings, TrackResult, crop_square
 from kdphys.lookahead import LookaheadDetector
 from kdphys.methods import get_method
 from kdphys.hr_track import TrackSettings
@@ -44,6 +44,57 @@ T = TypeVar("T")
 
 class AnalysisCancelled(KDPhysError):
     """The user stopped an analysis before it finished."""
+
+
+#: Keyframes of uploads keep a picture of the video around the face: a square of this side, pixels ...
+KEYFRAME_VIEW_PX = 256
+#: ... covering this many times the crop box's side (the head with some of its surroundings).
+KEYFRAME_VIEW_ZOOM = 2.0
+#: At most this many keyframes are kept (every other one is dropped when full): 120 views of 256x256 are
+#: 24 MB, whatever the video's length.
+MAX_KEYFRAMES = 120
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """About one face picture per second of a recording, for attention displays.
+
+    Attributes:
+        t_s: grid time, s from the first frame.
+        crop: (S, S, 3) uint8 RGB, the crop the models see (black off the skin).
+        view: (V, V, 3) uint8 RGB, the video frame around the face (KEYFRAME_VIEW_PX square covering
+            KEYFRAME_VIEW_ZOOM x the crop box), or None (live engines keep none).
+        box_xyxy: (4,) float, the crop box in ``view`` pixels (x0, y0, x1, y1), or None without a view.
+
+    Unpacks and indexes as the (t_s, crop) pair that a keyframe was before: ``t_s, crop = keyframe``.
+    """
+
+    t_s: float
+    crop: np.ndarray
+    view: np.ndarray | None = None
+    box_xyxy: np.ndarray | None = None
+
+    def __iter__(self):
+        return iter((self.t_s, self.crop))
+
+    def __getitem__(self, index: int):
+        return (self.t_s, self.crop)[index]
+
+
+def keyframe_view(rgb, box_xyxy: np.ndarray, side_px: int = KEYFRAME_VIEW_PX,
+                  zoom: float = KEYFRAME_VIEW_ZOOM) -> tuple[np.ndarray, np.ndarray]:
+    """The frame around a crop box: (view (side_px, side_px, 3) uint8 RGB, the box in view pixels (4,)).
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB frame (or a kdphys.lazy_rgb.LazyRgb); edges are replicated outside it.
+        box_xyxy: (4,) the square crop box x0, y0, x1, y1 in frame pixels.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    cx, cy, half = (x0 + x1) / 2.0, (y0 + y1) / 2.0, zoom * max(x1 - x0, y1 - y0) / 2.0
+    view = crop_square(rgb, np.array([cx - half, cy - half, cx + half, cy + half]), side_px)
+    inner = side_px / (2.0 * zoom)
+    c = side_px / 2.0
+    return view, np.array([c - inner, c - inner, c + inner, c + inner], dtype=np.float32)
 
 
 @dataclass
@@ -155,7 +206,7 @@ class Engine:
         self.last_track: TrackResult | None = None
         self.frames_in = 0
         self.max_faces = 0
-        self.keyframes: list[tuple[float, np.ndarray]] = []
+        self.keyframes: list[Keyframe] = []
         self._first_t_s: float | None = None    # time of the first frame pushed, s (the grid's origin)
 
     def _segment_runner(self, max_samples: int | None) -> SegmentedRunner | None:
@@ -205,7 +256,7 @@ class Engine:
             for sample in self._trace_resampler.push(t_s, trace):
                 self._append_trace(sample.t_s, sample.value)
             if face and track.crop is not None and self._t_s:
-                self._keep_keyframe(self._t_s[-1], track.crop)   # for attention displays, any method
+                self._keep_keyframe(self._t_s[-1], track.crop, rgb, track.box_xyxy)   # attention displays, any method
             if self.method.input_kind == "crops" or self.record_crops:
                 crop = track.crop if face else None
                 for sample in self._crop_resampler.push(t_s, crop):
@@ -218,7 +269,7 @@ class Engine:
         whenever ``_keep_keyframe`` would keep one)."""
         if self.method.input_kind == "crops" or self.record_crops or not self.keyframes or self._first_t_s is None:
             return True
-        return (t_s - self._first_t_s) - self.keyframes[-1][0] >= 1.0 - 1e-6
+        return (t_s - self._first_t_s) - self.keyframes[-1].t_s >= 1.0 - 1e-6
 
     def _append_trace(self, t_s: float, value: np.ndarray | None) -> None:
         self._t_s.append(t_s)
@@ -242,13 +293,18 @@ class Engine:
             self._crops.append(crop)
         self.timer.add("model", time.perf_counter() - t0)
 
-    def _keep_keyframe(self, t_s: float, crop: np.ndarray, max_keyframes: int = 120) -> None:
-        """Keep about one crop per second (at most ``max_keyframes``) for attention displays."""
-        if self.keyframes and t_s - self.keyframes[-1][0] < 1.0:
+    def _keep_keyframe(self, t_s: float, crop: np.ndarray, rgb=None, box_xyxy: np.ndarray | None = None,
+                       max_keyframes: int = MAX_KEYFRAMES) -> None:
+        """Keep about one Keyframe per second (at most ``max_keyframes``) for attention displays: the crop,
+        and with ``keep_all`` (uploads) a view of the frame (H, W, 3) ``rgb`` around its ``box_xyxy``."""
+        if self.keyframes and t_s - self.keyframes[-1].t_s < 1.0:
             return
         if len(self.keyframes) >= max_keyframes:
             self.keyframes = self.keyframes[::2]
-        self.keyframes.append((t_s, crop))
+        view = box = None
+        if self.keep_all and rgb is not None and box_xyxy is not None:
+            view, box = keyframe_view(rgb, box_xyxy)
+        self.keyframes.append(Keyframe(t_s, crop, view, box))
 
     # ---------------------------------------------------------------------------------- output
     @property

@@ -190,7 +190,7 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
             text = page.inner_text("body")
             m = re.search(r"Frames processed\s*([0-9]+)", text)
             result["frames_processed"] = int(m.group(1)) if m else None
-            m = re.search(r"Achieved fps\s*([0-9.]+)", text)
+            m = re.search(r"Frames per second\s*([0-9.]+)", text)
             result["fps"] = float(m.group(1)) if m else None
             m = re.search(r"video (\d+)×(\d+)", text)
             result["video_wh"] = [int(m.group(1)), int(m.group(2))] if m else None

@@ -82,15 +82,16 @@ def test_analyze_sample_clip_shows_hr_near_reference(reference_hr_bpm):
     at = _analyze_page()
     text = page_text(at)
     assert "Analyze a video" in text
-    assert "Default: POS" in text or "Default: the distilled student" in text
+    assert "Default: POS" in text or "Default: the student" in text
     at.button(key="sample_button").click().run()
     assert_no_traceback(at)
     hr = shown_hr(at)
     assert hr is not None, page_text(at)
     assert abs(hr - reference_hr_bpm) < 2.0, (hr, reference_hr_bpm)
     text = page_text(at)
-    assert "Reference HR" in text and "MAE (windows)" in text and "Pearson r" in text
-    assert "decode" in str(at.dataframe[0].value)  # timings table
+    assert "Reference heart rate" in text and "Mean absolute difference" in text and "Pearson r" in text
+    stages = list(at.table[0].value["stage"])           # the timings, in words
+    assert "reading the video file" in stages and not any("_" in s for s in stages), stages
 
 
 def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
@@ -164,12 +165,23 @@ def test_live_session_real_frames_give_hr_then_no_reading_when_face_lost(referen
     assert session.status().reading.describe() == "no reading: waiting for the camera."
     frame = None
     readings = []   # HR shown at each one-second poll after the 10 s window has filled
+    reasons = set()  # every "no reading" shown at a one-second poll
     for frame in iter_frames(paths.SAMPLE_VIDEO):
         clock[0] = frame.t_s
         out = session.process(frame.rgb, frame.t_s)
         assert out.shape == frame.rgb.shape and out.dtype == np.uint8
-        if frame.t_s >= 10.0 and frame.index % 30 == 0:
-            readings.append(session.status().reading.hr_bpm)
+        if frame.index % 30 == 0:
+            status = session.status()
+            if status.reading.hr_bpm is None:
+                reasons.add(status.reading.reason)
+            if frame.t_s >= 10.0:
+                readings.append(status.reading.hr_bpm)
+    # Issue 16, item 4: a reason is a stable sentence, not a changing threshold ("SNR -2.0 dB, need -2.0 dB");
+    # only the warm-up names its (fixed) 5 s.
+    assert reasons, "the clip's weak pulse gives some polls without a reading"
+    for reason in reasons:
+        assert "need" not in reason and (reason.startswith("no reading: warming up") or
+                                         not re.search(r"[0-9]", reason)), reasons
     status = session.status()
     assert status.state == "tracking" and status.frames_in > 300
     # The clip's pulse is weak (SNR 0-3 dB per 10 s window): not every poll has a reading, but some must,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -28,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--waveform", help="CSV file, one row per sample: time, BVP, face, read, beat")
     parser.add_argument("--json", help="JSON file for the summary (HR, range, coverage, quality, settings, "
                                        "timings, every window)")
+    parser.add_argument("--report", help="PDF file: a one-page report (file and its SHA-256, method, heart rate "
+                                         "with range and quality, waveform, trend, spectrum, reference)")
+    parser.add_argument("--reference", help="reference CSV (time + ppg/bvp waveform or hr_bpm) to compare with; "
+                                            "shown in the report and printed")
+    parser.add_argument("--reference-started-before", type=float, default=0.0, metavar="SECONDS",
+                        help="how long before the first video frame the reference's first row was recorded, s "
+                             "(default 0: they started together; negative: the reference started later)")
     parser.add_argument("--band", nargs=2, type=float, default=DEFAULT_BAND_HZ, metavar=("LOW_HZ", "HIGH_HZ"),
                         help="pre-processing band in Hz (default 0.5 4.0; heart rates 40-200 bpm are read)")
     parser.add_argument("--window", type=float, default=TrackSettings.window_s,
@@ -64,4 +72,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {result.write_waveform_csv(args.waveform)}")
     if args.json:
         print(f"wrote {result.write_json(args.json)}")
+    comparison = _compare(result, args) if args.reference else None
+    if args.report:
+        from kdphys.report import write_report
+
+        print(f"wrote {write_report(result, args.report, source_name=Path(args.video).name, comparison=comparison)}")
     return 0 if reading.hr_bpm is not None else 1
+
+
+def _compare(result, args: argparse.Namespace):
+    """The reference comparison (printed), or None with the reason printed when there is none."""
+    from kdphys.errors import KDPhysError
+    from kdphys.explain import compare_with_reference, on_video_clock
+    from kdphys.reference import load_reference_csv
+
+    try:
+        reference = on_video_clock(load_reference_csv(args.reference), args.reference_started_before)
+        cmp = compare_with_reference(result.snapshot, reference)
+    except (KDPhysError, OSError) as err:
+        print(f"reference: not compared: {err}")
+        return None
+    if len(cmp.t_s) == 0:
+        print(f"reference: {cmp.ref_hr_bpm:.1f} bpm; nothing to compare (the video gave no reading)")
+    else:
+        print(f"reference: {cmp.ref_hr_bpm:.1f} bpm; {len(cmp.t_s)} windows compared, mean absolute difference "
+              f"{cmp.mae_bpm:.1f} bpm, bias {cmp.bias_bpm:+.1f} bpm, limits of agreement {cmp.loa_low_bpm:+.1f} to "
+              f"{cmp.loa_high_bpm:+.1f} bpm")
+    return cmp

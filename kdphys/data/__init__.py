@@ -1,12 +1,10 @@
-"""Dataset loaders (UBFC-rPPG, PURE, MMPD, a folder of your own videos) and the chunk cache.
+"""Dataset loaders (UBFC-rPPG, PURE, MMPD, a folder of your own videos).
 
-    from kdphys.data import get_dataset, ChunkCache, ChunkDataset
+    from kdphys.data import get_dataset
     ds = get_dataset("pure", "/data/PURE")              # RppgDataset; ds.records() -> [VideoRecord]
-    paths = ChunkCache("cache", crop_size=72, chunk_len=128).build(ds)
-    clips, bvp = ChunkDataset(paths)[0]                 # (128, 3, 72, 72) float32 0..1, (128,) z-scored
 
-Each loader's module docstring gives its exact on-disk format. The chunk cache (torch) is imported
-only when used, so listing records stays light.
+Each loader's module docstring gives its exact on-disk format. Training clips: kdphys.extract (the app's
+engine on each record) and kdphys.data.windows.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ DATASETS: dict[str, type[RppgDataset]] = {
     "folder": VideoFolder,
 }
 _ALIASES = {"ubfc": "ubfc-rppg", "ubfc_rppg": "ubfc-rppg", "ubfcrppg": "ubfc-rppg", "videos": "folder"}
-_LAZY = {"ChunkCache", "ChunkDataset", "BuildReport", "split_by_subject"}
 
 
 def get_dataset(name: str, root: str | Path, **kwargs) -> RppgDataset:
@@ -41,15 +38,3 @@ def get_dataset(name: str, root: str | Path, **kwargs) -> RppgDataset:
     if key not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.")
     return DATASETS[key](root, **kwargs)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from kdphys.data import cache
-        return getattr(cache, name)
-    raise AttributeError(f"module 'kdphys.data' has no attribute {name!r}")
-
-
-__all__ = ["DATASETS", "DatasetError", "FrameSource", "ImageSequenceSource", "MatVideoSource", "MMPD", "PURE",
-           "RecordList", "RppgDataset", "UBFCrPPG", "VideoFileSource", "VideoFolder", "VideoRecord", "get_dataset",
-           *sorted(_LAZY)]

@@ -1,5 +1,4 @@
-"""What every dataset loader shares (rPPG-Toolbox's BaseLoader idea): records, frame sources, and the
-streaming pre-processing that turns one record into fixed-length chunks of face crops and BVP.
+"""What every dataset loader shares (rPPG-Toolbox's BaseLoader idea): records and frame sources.
 
 A loader (ubfc_rppg, pure, mmpd, folder) only parses its on-disk format into ``VideoRecord``s:
 
@@ -8,17 +7,13 @@ A loader (ubfc_rppg, pure, mmpd, folder) only parses its on-disk format into ``V
 * the reference waveform ``bvp`` with its times ``bvp_t_s`` on the same clock as the frames
   (first frame = 0 s).
 
-Everything after that is shared. ``iter_chunks`` reads the frames one at a time, maps them onto a
-uniform grid at ``fps`` (nearest frame), crops the face with ``kdphys.face.FaceTracker``, linearly
-interpolates the BVP at the grid times and yields a ``Chunk`` as soon as ``chunk_len`` frames are
-in: memory stays at one frame plus one chunk, whatever the video size. ``kdphys.data.cache`` writes
-those chunks to disk.
+Everything after that is shared: ``kdphys.extract`` runs a record's frames through the app's engine (face
+tracking, skin crops, resampling of the true frame times onto a uniform grid, the BVP at the grid times),
+and ``kdphys.data.windows`` cuts training clips from the result.
 
     ds = UBFCrPPG("/data/UBFC/DATASET_2")
     rec = ds.records()[0]                       # VideoRecord
     for rgb, t_s in rec.frames: ...             # (H, W, 3) uint8 RGB, seconds
-    with FaceTracker(TrackerSettings(crop_size=72)) as tracker:
-        for chunk in iter_chunks(rec, tracker, chunk_len=128, fps=30.0): ...
 """
 
 from __future__ import annotations
@@ -335,162 +330,3 @@ def check_signal(path: Path, t_s: np.ndarray, values: np.ndarray, what: str = "w
         raise DatasetError(f"{path}: the {what} or its timestamps contain NaN or infinite values.")
     if np.any(np.diff(t_s) < 0) or t_s[-1] <= t_s[0]:
         raise DatasetError(f"{path}: timestamps must increase; this file's go backwards.")
-
-
-# ----------------------------------------------------------------------------------- streaming chunking
-#: Slack on the end of the reference's time span (ground-truth files round their timestamps).
-END_TOLERANCE_S = 1e-3
-
-
-class Tracker(Protocol):
-    """What ``iter_chunks`` needs of a face tracker (``kdphys.face.FaceTracker`` fits)."""
-
-    def update(self, rgb: np.ndarray) -> Any: ...   # -> TrackResult (state, crop)
-    def reset(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """``chunk_len`` consecutive grid frames of one record.
-
-    Attributes:
-        crops: (T, S, S, 3) uint8 RGB face crops; an empty array when ``face_lost`` (the chunk is dropped).
-        bvp: (T,) float32 reference waveform interpolated at ``t_s`` (raw units, not normalised).
-        t_s: (T,) float64 grid times in seconds (record clock).
-        face_lost: True when the tracker reported "lost" on at least one frame of the chunk.
-        index: position of the chunk in the record (0, 1, ...), counting dropped chunks too.
-    """
-
-    crops: np.ndarray
-    bvp: np.ndarray
-    t_s: np.ndarray
-    face_lost: bool
-    index: int
-
-
-@dataclass
-class ChunkStats:
-    """Counters filled by ``iter_chunks`` (frames decoded, grid frames made, chunks by outcome)."""
-
-    frames_decoded: int = 0
-    grid_frames: int = 0
-    chunks_kept: int = 0
-    chunks_dropped_face_lost: int = 0
-
-
-def uniform_frames(source: Iterable[tuple[np.ndarray, float]], fps: float, t_min_s: float = -np.inf,
-                   t_max_s: float = np.inf, stats: ChunkStats | None = None
-                   ) -> Iterator[tuple[int, np.ndarray, float]]:
-    """Map frames at uneven times onto a uniform grid at ``fps`` by nearest frame (no blending).
-
-    The grid starts at ``max(first frame time, t_min_s)`` and stops at ``t_max_s`` (plus 1 ms, for
-    timestamps rounded in a text file) or half a grid period after the last frame. A source faster than ``fps`` has frames skipped; a slower one has frames
-    repeated. Reading stops as soon as the grid passes ``t_max_s``.
-
-    Yields:
-        (source frame index, rgb (H, W, 3) uint8, grid time s).
-    """
-    period_s = 1.0 / float(fps)
-    t_max_s = float(t_max_s) + END_TOLERANCE_S
-    prev: tuple[int, np.ndarray, float] | None = None
-    t0 = None
-    k = 0
-    for i, (rgb, t) in enumerate(source):
-        if stats is not None:
-            stats.frames_decoded += 1
-        if t0 is None:
-            t0 = max(float(t), float(t_min_s))
-        while True:
-            g = t0 + k * period_s
-            if g > t_max_s:
-                return
-            if g > t:
-                break
-            if prev is not None and (g - prev[2]) < (t - g):
-                yield prev[0], prev[1], float(g)
-            else:
-                yield i, rgb, float(g)
-            k += 1
-        prev = (i, rgb, float(t))
-    if prev is None or t0 is None:
-        return
-    while True:
-        g = t0 + k * period_s
-        if g > t_max_s or g > prev[2] + 0.5 * period_s:
-            return
-        yield prev[0], prev[1], float(g)
-        k += 1
-
-
-def iter_chunks(record: VideoRecord, tracker: Tracker, chunk_len: int = 128, fps: float = 30.0,
-                stats: ChunkStats | None = None) -> Iterator[Chunk]:
-    """Stream one record into chunks of ``chunk_len`` grid frames at ``fps`` (see the module docstring).
-
-    The grid covers the frames that lie within the reference waveform's time span. The tracker is reset
-    first and sees each used source frame once (a repeated frame reuses its crop). A trailing part
-    shorter than ``chunk_len`` is discarded. Chunks with a lost face are yielded with ``face_lost=True``
-    (the caller drops them).
-
-    Raises:
-        DatasetError: the record has no waveform (only a heart rate).
-    """
-    if not record.has_waveform:
-        raise DatasetError(f"Record {record.record_id!r} ({record.video_path}) has no BVP/PPG waveform, only a "
-                           "heart rate; chunks for training need a waveform column (bvp or ppg).")
-    if chunk_len < 1 or fps <= 0:
-        raise ValueError(f"chunk_len must be >= 1 and fps > 0, got {chunk_len} and {fps}")
-    stats = stats if stats is not None else ChunkStats()
-    bvp_t_s = np.asarray(record.bvp_t_s, np.float64)
-    bvp = np.asarray(record.bvp, np.float64)
-    tracker.reset()
-    buffer: _ChunkBuffer | None = None
-    last_index, last_crop = -1, None
-    n_chunks = 0
-    grid = uniform_frames(record.frames, fps, t_min_s=bvp_t_s[0], t_max_s=bvp_t_s[-1], stats=stats)
-    for src_index, rgb, g in grid:
-        if src_index != last_index:
-            result = tracker.update(rgb)
-            last_crop = result.crop if result.state == "tracking" else None
-            last_index = src_index
-        if buffer is None:
-            buffer = _ChunkBuffer(chunk_len)
-        buffer.add(last_crop, g)
-        stats.grid_frames += 1
-        if buffer.full:
-            chunk = buffer.finish(np.interp(buffer.t_s, bvp_t_s, bvp), n_chunks)
-            n_chunks += 1
-            if chunk.face_lost:
-                stats.chunks_dropped_face_lost += 1
-            else:
-                stats.chunks_kept += 1
-            buffer = None
-            yield chunk
-
-
-class _ChunkBuffer:
-    """Collects crops and grid times of one chunk; the crop array is allocated at the first face."""
-
-    def __init__(self, chunk_len: int):
-        self.chunk_len = chunk_len
-        self.crops: np.ndarray | None = None
-        self.t_s = np.zeros(chunk_len, np.float64)
-        self.n = 0
-        self.face_lost = False
-
-    @property
-    def full(self) -> bool:
-        return self.n == self.chunk_len
-
-    def add(self, crop: np.ndarray | None, t_s: float) -> None:
-        if crop is None:
-            self.face_lost = True
-        elif not self.face_lost:
-            if self.crops is None:
-                self.crops = np.zeros((self.chunk_len, *crop.shape), np.uint8)
-            self.crops[self.n] = crop
-        self.t_s[self.n] = t_s
-        self.n += 1
-
-    def finish(self, bvp: np.ndarray, index: int) -> Chunk:
-        crops = self.crops if self.crops is not None and not self.face_lost else np.zeros((0,), np.uint8)
-        return Chunk(crops=crops, bvp=bvp.astype(np.float32), t_s=self.t_s, face_lost=self.face_lost, index=index)

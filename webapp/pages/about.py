@@ -1,7 +1,9 @@
-"""About: the model card (weights/MODEL_CARD.md when present), the method in brief, limits, intended use."""
+"""About: what KDPhys is, how it works (a picture), intended use and limits, and the full model card as a file.
+
+Short on purpose: the model card (weights/MODEL_CARD.md) is the full record and is offered for download.
+"""
 
 from __future__ import annotations
-
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -22,46 +24,57 @@ from webapp import ui
 
 MODEL_CARD = paths.WEIGHTS_DIR / "MODEL_CARD.md"
 
+#: How it works, as a picture (Graphviz, drawn by the browser).
+PIPELINE_DOT = """digraph {
+  bgcolor="transparent"; nodesep=0.35; ranksep=0.45;
+  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", color="#8a949e", fontname="Helvetica", fontsize=14,
+        margin="0.2,0.1"];
+  edge [color="#8a949e"];
+  video [label="Video of a face\n(file or webcam)"];
+  face [label="Find the face\nand its skin"];
+  colour [label="Skin colour,\nframe by frame"];
+  pulse [label="Pulse waveform\n(POS or a neural network)"];
+  windows [label="Heart rate of each\n10 s window"];
+  check [label="Quality check:\nis the pulse clear?", fillcolor="#fdf2e9"];
+  result [label="Heart rate with its range,\nor no reading and why", fillcolor="#eafaf1"];
+  { rank=same; video -> face -> colour -> pulse; }
+  { rank=same; windows -> check -> result; }
+  pulse -> windows [constraint=false];
+  video -> windows [style=invis];
+}"""
+
 
 def main() -> None:
     st.title("About KDPhys")
     st.error("**Not a medical device.** KDPhys is a demonstration and research tool. Do not use it to "
              "diagnose, monitor or treat anyone; use a certified pulse oximeter or ECG for that.")
-    st.subheader("The method")
+    st.subheader("What it is")
+    st.markdown("KDPhys measures the heart rate from a video of a face. With every heartbeat, blood flow changes "
+                "the colour of the skin very slightly; a camera can see it even when a person cannot. A large "
+                "neural network (the teacher) was trained to find this pulse, and its knowledge was passed on "
+                "(distilled) to a small one (the student) that runs on a laptop in real time. A classical method "
+                "without training, POS, is the default.")
+    st.subheader("How it works")
+    st.graphviz_chart(PIPELINE_DOT)
+    st.markdown("The quality check refuses a window whose pulse is not clear: then the app says **no reading** "
+                "and why, rather than guess. The heart rate of a video is the middle value of the windows it "
+                "read, with their range and the share of the video they cover.")
+    st.subheader("Intended use and limits")
     st.markdown(
-        "- A camera sees tiny colour changes of facial skin with every heartbeat (remote "
-        "photoplethysmography, rPPG).\n"
-        "- The face is tracked with MediaPipe landmarks; forehead and cheeks give the signal; the neural "
-        "models see a 36×36 crop of that skin only.\n"
-        "- A PhysNet-style **3D-CNN teacher** is distilled into a causal **2D-CNN student** (25 k "
-        "parameters) that reads 4-second windows of frames (128): through *attention-guided 3D→2D "
-        "distillation* the student learns where the teacher looks (paired feature-map attention).\n"
-        "- The pulse waveform is detrended and band-passed (0.7–3.5 Hz, 42–210 bpm); the heart rate is the "
-        "spectral peak, cross-checked against beat intervals and against harmonics.\n"
-        "- A quality gate (SNR, autocorrelation SQI, face present, liveness) shows **no reading** instead "
-        "of a guess.\n"
-        "- Classical **POS** (Wang et al. 2017) runs without any training and is the default: on real "
-        "video it is more reliable than the student so far (model card).")
-    st.subheader("Limits")
-    st.markdown(
-        "- Needs a still, frontal, evenly lit face for 10 s or more; motion, talking, flicker, strong make-up "
-        "and very dark or overexposed video lower the quality or give no reading.\n"
-        "- Heart rate only (beats per minute averaged over a window); no SpO₂, blood pressure or arrhythmia "
-        "detection.\n"
-        "- Accuracy was measured on synthetic face videos and on one real webcam clip with a finger "
-        "pulse-oximeter reference (the shipped sample); the code reads the public rPPG datasets (UBFC-rPPG, "
-        "PURE, MMPD) but has not been evaluated on them yet. It can be worse for people, cameras and lighting "
-        "unlike those.")
-    st.subheader("Intended use and data")
-    st.markdown(
-        "Demonstrations, teaching and research on camera-based vital signs. Videos are analysed in memory "
-        "(or a private temporary file deleted at once) and live frames are never written to disk. The app "
-        "listens on localhost unless configured otherwise.")
+        "- For demonstrations, teaching and research on measuring vital signs with a camera.\n"
+        "- Needs a still, front-facing, evenly lit face for 10 s or more. Movement, talking, flickering light, "
+        "heavy make-up, and very dark or bright video make the reading worse or impossible.\n"
+        "- Heart rate only: no oxygen level, blood pressure or heart-rhythm disorders.\n"
+        "- Tested on synthetic faces and on one real webcam video with a finger pulse oximeter. It may do worse "
+        "for other people, skin tones, cameras and light.\n"
+        "- Your data stays here: videos are analysed in memory and webcam frames are never stored.")
     st.subheader("Models")
     ui.model_status_lines(model_status())
-    st.subheader("Model card")
     if MODEL_CARD.is_file():
-        st.markdown(MODEL_CARD.read_text(encoding="utf-8"))
+        st.markdown("The model card is the full record of how the networks were trained and tested "
+                    "(file `weights/MODEL_CARD.md`).")
+        st.download_button("Download the full model card", MODEL_CARD.read_bytes(), file_name="KDPhys_MODEL_CARD.md",
+                           mime="text/markdown", key="model_card", on_click="ignore")
     else:
         st.info("The model card (weights/MODEL_CARD.md) is written when the models are trained; it is not "
                 "there yet.")

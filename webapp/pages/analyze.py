@@ -1,16 +1,12 @@
 """Analyze a video: upload (or the sample clip) -> kdphys.analysis.analyze_video -> HR, plots, downloads.
 
-Uploaded bytes are analysed from memory (io.BytesIO); nothing is written to disk except the CSV export,
-which goes through a private temporary directory that is deleted at once.
+Uploaded bytes are analysed from memory (io.BytesIO); nothing is written to disk except the CSV exports,
+which go through a private temporary directory that is deleted at once (webapp/ui.analysis_downloads).
 """
 
 from __future__ import annotations
 
 import io
-import json
-import tempfile
-from pathlib import Path
-
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -28,12 +24,17 @@ if PagesManager.uses_pages_directory:
 from kdphys import paths
 from kdphys.analysis import analyze_video
 from kdphys.engine import EngineSettings
-from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status
-from kdphys.reference import load_reference_csv, sample_clip_reference
+from kdphys.explain import (compare_with_reference, count_beats, default_method, model_status, on_video_clock,
+                            sample_reference_started_before_s)
+from kdphys.reference import load_reference_csv
 from webapp import plots, ui
+from webapp.attention import attention_panel
 
 VIDEO_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
 STATE = "analysis"          # session_state key: dict(result=..., source=..., method=..., attention=...)
+NEURAL = ("student", "teacher")
+#: Fewer windows read than this: no "heart rate over time" plot (one or two dots are no trend).
+MIN_TREND_WINDOWS = 3
 
 
 def _request_cancel() -> None:
@@ -46,11 +47,11 @@ def _choose_method(statuses: dict) -> str:
     method = st.selectbox("Method", names, index=names.index(default), format_func=ui.method_label,
                           key="analyze_method")
     if default == "student":
-        st.caption("Default: the distilled student (trained weights found).")
+        st.caption("Default: the student, a small neural network distilled from the teacher.")
     elif statuses["student"].available:
         st.caption(ui.STUDENT_EXPERIMENTAL)
     else:
-        st.caption("Default: POS, because the student has no trained weights yet.")
+        st.caption("Default: POS, a classical method (the student has not been trained yet).")
     ui.model_status_lines(statuses)
     return method
 
@@ -76,117 +77,144 @@ def _run(source, name: str, method: str, is_sample: bool) -> None:
     holder.empty()
 
 
-def _show_attention(result, statuses: dict) -> None:
-    st.subheader("Where the models look")
-    if not (statuses["teacher"].available and statuses["student"].available):
-        missing = [n for n in ("teacher", "student") if not statuses[n].available]
-        st.info(f"Attention maps need the trained teacher and student; the {' and '.join(missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} not trained yet.")
-        if result.keyframes:
-            st.caption("Face crops the models would see:")
-            picks = result.keyframes[:: max(len(result.keyframes) // 6, 1)][:6]
-            st.image([c for _, c in picks], caption=[f"{t:.0f} s" for t, _ in picks], width=96)
-        return
-    state = st.session_state[STATE]
-    if len(result.keyframes) < 2:
-        st.info("No attention maps: too few face crops (the video is too short or shows no face).")
-        return
-    with ui.guarded("Attention maps unavailable"):
-        if "attention" not in state:
-            state["attention"] = attention_comparison(result.keyframes)
-        att = state["attention"]
-        k = st.slider("Keyframe", 0, len(att.t_s) - 1, len(att.t_s) // 2, key="analyze_keyframe",
-                      format="%d") if len(att.t_s) > 1 else 0
-        teacher_img, student_img = att.overlays(k)
-        c1, c2, c3 = st.columns(3)
-        c1.image(att.crops[k], caption=f"face crop at {att.t_s[k]:.1f} s", width=180)
-        c2.image(teacher_img, caption=f"teacher ({att.layer_pairs[att.display_index][0]})", width=180)
-        c3.image(student_img, caption=f"student ({att.layer_pairs[att.display_index][1]})", width=180)
-        st.metric("Attention agreement (cosine, 0–1)", f"{att.mean_agreement():.2f}",
-                  help="Cosine similarity of the teacher's and the student's aligned attention maps, "
-                       "averaged over keyframes.")
+def _waveform(snap) -> None:
+    """The pulse with one mark per beat where the video was read (none without a reading)."""
+    count = count_beats(snap)
+    reading_ok = snap.reading.hr_bpm is not None
+    read = snap.readings.read_mask(len(snap.t_s)) if reading_ok else None
+    peaks = snap.beats.peaks if (count is not None and snap.beats is not None) else None
+    label = f"{count.n_beats} beats" if count is not None else "beats"
+    st.plotly_chart(plots.waveform(snap.t_s, snap.bvp, peaks, read, beats_label=label), key="wave")
+    if count is not None:
+        st.caption(f"One mark per beat, in the parts of the video that were read (grey: not read). {count.n_beats} "
+                   f"beats marked, {count.n_intervals} beat-to-beat intervals in {count.intervals_s:.1f} s: "
+                   f"{count.hr_bpm:.0f} bpm by counting. The heart rate above is the middle value (median) of the "
+                   "10 s windows read.")
 
 
-def _reference_section(result, is_sample: bool) -> None:
-    st.subheader("Compare with a reference")
-    ref_file = st.file_uploader("Reference CSV (time + ppg/bvp waveform or hr_bpm)", type=["csv"], key="ref_upload")
-    reference = None
-    with ui.guarded("Could not use the reference"):
-        if ref_file is not None:
-            ref = load_reference_csv(ref_file.getvalue())
-            t0 = st.number_input("Reference time of the first video frame (s)", value=float(ref.t_s[0]),
-                                 format="%.3f", key="ref_t0",
-                                 help="Defaults to the first row: the reference started with the video.")
-            reference = ref.aligned(t0)
-        elif is_sample:
-            reference = sample_clip_reference()
-            st.caption("Sample clip: compared with its finger pulse-oximeter recording (BVP.csv).")
-        if reference is None:
-            st.caption("Upload a reference to see MAE, Pearson r and a Bland–Altman plot.")
-            return
-        cmp = compare_with_reference(result.snapshot, reference)
-        if len(cmp.t_s) == 0:
-            st.metric("Reference HR", f"{cmp.ref_hr_bpm:.1f} bpm")
-            st.caption("The video gave no reading, so there is nothing to compare with the reference.")
-            return
-        c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Reference HR", f"{cmp.ref_hr_bpm:.1f} bpm")
-        c2.metric("MAE (windows)", f"{cmp.mae_bpm:.2f} bpm")
-        c3.metric("Pearson r", "n/a" if cmp.pearson_r != cmp.pearson_r else f"{cmp.pearson_r:.2f}")
-        c4.metric("Bias", f"{cmp.bias_bpm:+.2f} bpm")
-        p1, p2 = st.columns(2)
-        p1.plotly_chart(plots.hr_trend(cmp.t_s, cmp.est_trend_bpm, ref=(cmp.t_s, cmp.ref_trend_bpm),
-                                       title="Heart rate: video vs reference"), key="ref_trend")
-        p2.plotly_chart(plots.bland_altman(cmp.est_trend_bpm, cmp.ref_trend_bpm, cmp.bias_bpm,
-                                           cmp.loa_low_bpm, cmp.loa_high_bpm), key="ref_ba")
-
-
-def _downloads(result, source: str) -> None:
-    stem = Path(source).stem or "video"
-    with tempfile.TemporaryDirectory(prefix="kdphys-") as tmp:   # private (0700), removed on exit
-        csv_bytes = result.write_csv(Path(tmp) / "hr.csv").read_bytes()
-    summary = dict(result.summary(), source=source)
+def _trend_and_spectrum(result) -> None:
+    snap = result.snapshot
+    readings = snap.readings
     c1, c2 = st.columns(2)
-    c1.download_button("Download CSV (time, BVP, HR)", csv_bytes, file_name=f"{stem}_kdphys.csv",
-                       mime="text/csv", key="dl_csv")
-    c2.download_button("Download JSON summary", json.dumps(summary, indent=2), file_name=f"{stem}_kdphys.json",
-                       mime="application/json", key="dl_json")
+    with c1:
+        n_read = int(readings.accepted.sum())
+        if snap.reading.hr_bpm is not None and n_read >= MIN_TREND_WINDOWS:
+            st.plotly_chart(plots.hr_trend(readings.centres_s, readings.hr_bpm, duration_s=result.video.duration_s),
+                            key="trend")
+            st.caption(f"One point per 10 s window, one window per second of video ({n_read} of "
+                       f"{len(readings.windows)} read); gaps: windows where the pulse was not clear enough.")
+        elif snap.reading.hr_bpm is not None:
+            st.markdown("**Heart rate over time**")
+            st.caption(f"Not drawn: only {n_read} of the 10 s windows {'was' if n_read == 1 else 'were'} read, too few "
+                       f"for a curve (a window ends every second; a video of {10 + MIN_TREND_WINDOWS - 1} s or more "
+                       "with a clear pulse gives one).")
+    with c2:
+        if snap.spectrum is not None:
+            peak_hz = None if snap.reading.hr_bpm is None else snap.reading.hr_bpm / 60.0
+            st.plotly_chart(plots.spectrum(snap.spectrum.freqs_hz, snap.spectrum.power, peak_hz,
+                                           result.settings.band_hz), key="spectrum")
+            st.caption("How strong each rhythm is in the pulse signal; a clear pulse gives one tall peak at the "
+                       "heart rate.")
+
+
+def _show_attention(result, statuses: dict, state: dict) -> None:
+    if result.snapshot.method not in NEURAL:
+        st.subheader("Where the models look")
+        st.caption(f"Attention maps belong to the neural networks; this video was read with "
+                   f"{ui.method_label(result.snapshot.method)}, which has none. Choose the student or the teacher "
+                   "above, or open *Teacher vs student*.")
+        return
+    if not (statuses["teacher"].available and statuses["student"].available):
+        st.info("Attention maps need both the trained teacher and the trained student.")
+        return
+    attention_panel(result.keyframes, state, key="analyze_att")
+
+
+def _reference_source(state: dict):
+    """(CSV bytes, name, default "started before" seconds) of the reference to use, or None."""
+    ref_file = st.file_uploader("Reference recording: CSV with a time column and a pulse waveform (ppg or bvp) "
+                                "or heart rates (hr_bpm)", type=["csv"], key="ref_upload")
+    if ref_file is not None:
+        default_s = sample_reference_started_before_s() if state.get("is_sample") else 0.0
+        return ref_file.getvalue(), ref_file.name, default_s
+    if state.get("is_sample"):
+        st.caption("Sample clip: compared with its finger pulse oximeter recording (BVP.csv).")
+        return paths.SAMPLE_BVP_CSV.read_bytes(), paths.SAMPLE_BVP_CSV.name, sample_reference_started_before_s()
+    st.caption("Upload a reference (for example a pulse oximeter's recording) to see how close the video's heart "
+               "rate comes.")
+    return None
+
+
+def _reference_section(result, state: dict):
+    """Compare with a reference CSV (or the sample's oximeter); returns the ReferenceComparison or None."""
+    st.subheader("Compare with a reference")
+    source = _reference_source(state)
+    if source is None:
+        return None
+    data, name, default_s = source
+    started_before_s = st.number_input(
+        "The reference started this many seconds before the video (negative: after it)", value=round(default_s, 2),
+        min_value=-3600.0, max_value=3600.0, step=0.1, format="%.2f", key=f"ref_start_{state['source']}_{name}",
+        help="0 means the reference and the video started together. The time column may hold seconds or Unix "
+             "time: only the time since its first row counts.")
+    cmp = None
+    with ui.guarded("Could not use the reference"):
+        reference = on_video_clock(load_reference_csv(data), started_before_s)
+        cmp = compare_with_reference(result.snapshot, reference)
+        _comparison_numbers(cmp)
+    return cmp
+
+
+def _comparison_numbers(cmp) -> None:
+    if len(cmp.t_s) == 0:
+        st.metric("Reference heart rate", f"{cmp.ref_hr_bpm:.0f} bpm")
+        st.caption("The video gave no reading, so there is nothing to compare with the reference.")
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Reference heart rate", f"{cmp.ref_hr_bpm:.0f} bpm", help="Median over its 10 s windows.")
+    c2.metric("Mean absolute difference", f"{cmp.mae_bpm:.1f} bpm")
+    r_text = "not enough windows" if cmp.pearson_r != cmp.pearson_r else f"{cmp.pearson_r:.2f}"
+    c3.metric("Correlation (Pearson r)", r_text)
+    c4.metric("Bias (video minus reference)", f"{cmp.bias_bpm:+.1f} bpm")
+    st.markdown(f"**Limits of agreement (95%): {cmp.loa_low_bpm:+.1f} to {cmp.loa_high_bpm:+.1f} bpm.** Over the "
+                f"{len(cmp.t_s)} windows of 10 s that the video read, 95% of the differences between video and "
+                "reference are expected to fall between these two values.")
+    p1, p2 = st.columns(2)
+    p1.plotly_chart(plots.hr_trend(cmp.t_s, cmp.est_trend_bpm, ref=(cmp.t_s, cmp.ref_trend_bpm),
+                                   title="Heart rate: video and reference"), key="ref_trend")
+    p2.plotly_chart(plots.bland_altman(cmp.est_trend_bpm, cmp.ref_trend_bpm, cmp.bias_bpm,
+                                       cmp.loa_low_bpm, cmp.loa_high_bpm), key="ref_ba")
 
 
 def _show_result(state: dict, statuses: dict) -> None:
     result = state["result"]
     snap = result.snapshot
     st.divider()
-    st.markdown(f"**{state['source']}** · {ui.method_label(snap.method)} · {result.video.width}×"
-                f"{result.video.height}, {result.video.fps:.1f} fps, {result.video.duration_s:.1f} s")
-    ui.hr_badge(snap.reading)
+    v = result.video
+    st.markdown(f"**{state['source']}** · {ui.method_label(snap.method)} · {v.width}×{v.height} pixels, "
+                f"{v.fps:.0f} frames per second, {v.duration_s:.1f} s")
+    ui.hr_badge(snap.reading, n_windows=len(snap.readings.windows))
+    st.caption(ui.NOT_A_MEDICAL_DEVICE)
     for note in result.notes:
         st.info(note)
     if snap.reading.hr_bpm is None and len(snap.t_s):
-        st.caption("The recording did not pass the quality gate. The plots below are diagnostic; no "
-                   "heart rate is shown where the signal did not support one.")
+        st.caption("The video did not pass the quality check. The plots below show the signal for diagnosis; "
+                   "no heart rate is shown where the signal did not support one.")
     if len(snap.t_s):
-        peaks = snap.beats.peaks if snap.beats is not None else None
-        st.plotly_chart(plots.waveform(snap.t_s, snap.bvp, peaks), key="wave")
-    c1, c2 = st.columns(2)
-    if snap.readings.accepted.any():
-        c1.plotly_chart(plots.hr_trend(snap.readings.centres_s, snap.readings.hr_bpm), key="trend")
-    if snap.spectrum is not None:
-        peak_hz = None if snap.reading.hr_bpm is None else snap.reading.hr_bpm / 60.0
-        c2.plotly_chart(plots.spectrum(snap.spectrum.freqs_hz, snap.spectrum.power, peak_hz,
-                                       result.settings.band_hz), key="spectrum")
-    _show_attention(result, statuses)
-    st.subheader("Timings")
-    ui.timings_table(result.timings_s, result.frames_decoded)
-    _downloads(result, state["source"])
-    _reference_section(result, state.get("is_sample", False))
+        _waveform(snap)
+    _trend_and_spectrum(result)
+    _show_attention(result, statuses, state)
+    comparison = _reference_section(result, state)
+    st.subheader("Downloads")
+    ui.download_buttons(ui.analysis_downloads(result, state["source"], comparison))
+    with st.expander("Timings"):
+        ui.timings_table(result.timings_s, result.frames_decoded)
 
 
 def main() -> None:
     st.title("Analyze a video")
-    st.write("Upload a video of a face (still, well lit, 10 s or more) or try the sample clip. "
-             "The heart rate comes from the colour of the skin; a reading is shown only when the signal "
-             "supports one.")
+    st.write("Upload a video of a face (still, well lit, 10 s or more) or try the sample clip. The heart rate "
+             "comes from the colour of the skin; it is shown only when the signal supports one.")
     statuses = model_status()
     left, right = st.columns([2, 1])
     with right:

@@ -1,14 +1,13 @@
 """Teacher vs student: one clip through the teacher, the student and POS, side by side.
 
-Shows overlaid waveforms, each method's HR, the method's time per frame, parameter counts and the two
-models' attention maps over the clip's keyframes. Methods without trained weights are left out, and
-the page says so.
+Shows each method's heart rate, a table (heart rate, quality, time per frame, size), overlaid waveforms
+and the two networks' attention over the face. Methods without trained weights are left out, and the
+page says so.
 """
 
 from __future__ import annotations
 
 import io
-
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -26,8 +25,9 @@ if PagesManager.uses_pages_directory:
 from kdphys import paths
 from kdphys.analysis import analyze_video
 from kdphys.engine import EngineSettings
-from kdphys.explain import attention_comparison, model_status, parameter_count
+from kdphys.explain import model_status, parameter_count
 from webapp import plots, ui
+from webapp.attention import attention_panel
 
 STATE = "compare"
 VIDEO_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
@@ -55,49 +55,41 @@ def _run_all(source_bytes: bytes | None, name: str, methods: list[str]) -> None:
     bar.empty()
 
 
-def _summary_table(results: dict) -> None:
+def _ms_text(ms: float) -> str:
+    return "under 0.01 ms" if ms < 0.01 else f"{ms:.2f} ms"
+
+
+def _params_text(method: str) -> str:
+    n = parameter_count(method)
+    if n is None:
+        return "not available"
+    return "none (a formula)" if n == 0 else f"{n:,}"
+
+
+def summary_rows(results: dict) -> list[dict]:
+    """One short row per method: heart rate (or "no reading"), quality, method time per frame, size."""
     rows = []
     for method, result in results.items():
         r = result.snapshot.reading
-        params = parameter_count(method)
         rows.append({"method": ui.method_label(method),
-                     "heart rate": f"{r.hr_bpm:.1f} bpm" if r.hr_bpm is not None else r.describe(),
-                     "quality": r.quality,
-                     "SNR (dB)": None if r.snr_db is None else round(r.snr_db, 1),
-                     "method ms / frame": round(_method_ms_per_frame(result), 2),
-                     "parameters": "–" if params is None else f"{params:,}"})
-    st.dataframe(rows, hide_index=True, width="stretch")
-
-
-def _attention(results: dict) -> None:
-    st.subheader("Attention maps over the clip")
-    state = st.session_state[STATE]
-    if len(results["student"].keyframes) < 2:
-        st.info("No attention maps: too few face crops (the video is too short or shows no face).")
-        return
-    with ui.guarded("Attention maps unavailable"):
-        if "attention" not in state:
-            state["attention"] = attention_comparison(results["student"].keyframes)
-        att = state["attention"]
-        k = st.slider("Time in the clip (keyframe)", 0, len(att.t_s) - 1, 0, key="compare_keyframe")
-        teacher_img, student_img = att.overlays(k)
-        c1, c2, c3 = st.columns(3)
-        c1.image(att.crops[k], caption=f"face crop at {att.t_s[k]:.1f} s", width=200)
-        c2.image(teacher_img, caption=f"teacher, layer {att.layer_pairs[att.display_index][0]}", width=200)
-        c3.image(student_img, caption=f"student, layer {att.layer_pairs[att.display_index][1]}", width=200)
-        st.metric("Agreement at this keyframe (cosine)", f"{att.agreement[att.display_index][k]:.2f}")
-        st.caption(f"Mean agreement over the clip: {att.mean_agreement():.2f} (1 = both look at the same places).")
+                     "heart rate": "no reading" if r.hr_bpm is None else f"{r.hr_bpm:.0f} bpm",
+                     "quality": "–" if r.hr_bpm is None else r.quality,
+                     "read in": "–" if r.coverage is None else f"{100 * r.coverage:.0f}% of the video",
+                     "time per frame": _ms_text(_method_ms_per_frame(result)),
+                     "parameters": _params_text(method)})
+    return rows
 
 
 def main() -> None:
     st.title("Teacher vs student")
-    st.write("The same clip through the 3D-CNN teacher, the distilled 2D-CNN student and classical POS.")
+    st.write("The same video through the teacher (a large 3D neural network), the student distilled from it "
+             "(a small 2D network, fast enough for a laptop) and POS (a classical formula, no training).")
     statuses = model_status()
     methods = [m for m in ("teacher", "student") if statuses[m].available] + ["pos"]
     missing = [m for m in ("teacher", "student") if not statuses[m].available]
     if missing:
-        st.warning(f"The {' and the '.join(missing)} {'is' if len(missing) == 1 else 'are'} not trained yet "
-                   f"(no weights in weights/), so only {', '.join(ui.method_label(m) for m in methods)} "
+        st.warning(f"The {' and the '.join(missing)} {'is' if len(missing) == 1 else 'are'} not trained yet, "
+                   f"so only {', '.join(ui.method_label(m) for m in methods)} "
                    f"{'is' if len(methods) == 1 else 'are'} shown.")
     uploaded = st.file_uploader("Face video", type=VIDEO_TYPES, key="compare_upload")
     c1, c2 = st.columns(2)
@@ -114,13 +106,16 @@ def main() -> None:
     cols = st.columns(len(results))
     for col, (method, result) in zip(cols, results.items()):
         with col:
-            ui.hr_badge(result.snapshot.reading, label=ui.method_label(method))
-    _summary_table(results)
+            ui.hr_badge(result.snapshot.reading, label=ui.method_label(method),
+                        n_windows=len(result.snapshot.readings.windows), details=False)
+    st.table(summary_rows(results))
+    st.caption("Time per frame: the method alone, without reading the video and tracking the face. Parameters: "
+               "the numbers a network learned.")
     curves = {ui.method_label(m): (r.snapshot.t_s, r.snapshot.bvp) for m, r in results.items() if len(r.snapshot.t_s)}
     if curves:
         st.plotly_chart(plots.overlaid_waveforms(curves), key="compare_waves")
     if "teacher" in results and "student" in results:
-        _attention(results)
+        attention_panel(results["student"].keyframes, state, key="compare_att")
     else:
         st.info("Attention maps appear here once both the teacher and the student are trained.")
 

@@ -27,12 +27,21 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from kdphys.explain import default_method, model_status
 from kdphys.live import LiveSession
+from kdphys.quality import no_reading
 from webapp import plots, ui
 from webapp.webrtc_codecs import prefer_video_codecs
 
 SESSION_KEY = "live_session"
+STOPPED_KEY = "live_stopped"     # True after STOP, until the camera plays again
 #: No STUN/TURN servers: works offline on localhost (and on a LAN); see README to expose the app.
 RTC_CONFIGURATION = {"iceServers": []}
+#: LiveStatus.state in words.
+STATES = {"waiting": "waiting for the camera", "warming up": "warming up", "tracking": "face tracked",
+          "face lost": "no face in view", "stopped": "video stopped"}
+INTRO = ("Press **START** and allow the camera. Sit still, face the camera in even light. A heart rate needs at "
+         "least 5 s of steady face, and it shows once the pulse is clear: usually after 20 to 40 s, sometimes "
+         "later. It then updates once a second, from the last 10 s. Frames are processed in memory and never "
+         "stored.")
 
 
 def _session() -> LiveSession:
@@ -57,20 +66,26 @@ def _frame_callback(session: LiveSession):
 
 def _show_status(session: LiveSession) -> None:
     status = session.status()
-    ui.hr_badge(status.reading)
+    ui.hr_badge(status.reading, details=False)
     if status.held_s > 0:
         st.caption(f"Held: the last {status.held_s:.0f} s were not clear enough; this is the reading from just before.")
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
-    c1.metric("State", status.state)
-    c2.metric("Achieved fps", f"{status.fps:.1f}")
-    c3.metric("Latency per frame", f"{status.latency_ms:.0f} ms")
+    c1.metric("State", STATES.get(status.state, status.state))
+    c2.metric("Frames per second", f"{status.fps:.0f}")
+    c3.metric("Processing time per frame", f"{status.latency_ms:.0f} ms")
     c4.metric("Frames processed", f"{status.frames_in}")
     if len(status.t_s) >= 2:
         st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
-    size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]}" if status.frame_hw else ""
+    size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]} pixels" if status.frame_hw else ""
     st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
-               f"HR over the last {session.engine.settings.track.window_s:.0f} s{size}")
+               f"heart rate from the last {session.engine.settings.track.window_s:.0f} s{size}")
+
+
+def _show_stopped() -> None:
+    """After STOP: no reading, no frame rate, nothing that looks live."""
+    ui.hr_badge(no_reading("the camera is stopped. Press START to measure again.", "stopped"), details=False)
+    st.metric("State", "camera stopped")
 
 
 def _camera(session: LiveSession) -> bool:
@@ -88,32 +103,47 @@ def _camera(session: LiveSession) -> bool:
     return bool(ctx.state.playing)
 
 
+def _after_stop(session: LiveSession, playing: bool) -> bool:
+    """True when the camera was stopped after sending frames. The session is then replaced by a fresh one
+    (same method) so that the next START begins a new measurement."""
+    if playing:
+        st.session_state[STOPPED_KEY] = False
+        return False
+    if session.frames_in > 0:
+        st.session_state[SESSION_KEY] = LiveSession(method=session.method)
+        st.session_state[STOPPED_KEY] = True
+    return bool(st.session_state.get(STOPPED_KEY))
+
+
 def main() -> None:
     st.title("Live webcam")
-    st.write("Press **START** and allow the camera. Sit still, face the camera in even light. The heart rate "
-             "appears after about 5 s of steady face and updates once a second. Frames are processed in "
-             "memory and never stored.")
+    st.write(INTRO)
     statuses = model_status()
     names = [n for n in ("student", "pos", "teacher") if statuses[n].available]
     session = _session()
     method = st.radio("Method", names, index=names.index(session.method) if session.method in names else 0,
                       format_func=ui.method_label, horizontal=True, key="live_method")
     if not statuses["student"].available:
-        st.caption("The distilled student is not trained yet; POS is used.")
+        st.caption("The student has not been trained yet; POS is used.")
     elif default_method() != "student":
         st.caption(ui.STUDENT_EXPERIMENTAL)
     session.set_method(method)
     left, right = st.columns([1, 1])
     with left:
         playing = _camera(session)
+    stopped = _after_stop(session, playing)
 
     @st.fragment(run_every=1.0 if playing else None)
     def live_panel() -> None:
         with ui.guarded("Live heart rate unavailable"):
-            _show_status(session)
+            if stopped:
+                _show_stopped()
+            else:
+                _show_status(session)
 
     with right:
         live_panel()
+    st.caption(ui.NOT_A_MEDICAL_DEVICE)
 
 
 main()
