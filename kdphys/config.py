@@ -144,6 +144,7 @@ class TrainConfig:
     mode: Mode = "student"
     out_dir: str = "runs/student"         # checkpoints (last.pt, best.pt), log.csv
     teacher_checkpoint: str | None = None  # distill mode: a checkpoint written by mode=teacher
+    init_checkpoint: str | None = None     # start from this checkpoint's weights (same kind and architecture)
     epochs: int = 30
     batch_size: int = 8
     max_steps_per_epoch: int = 0          # 0 = a full pass over the training chunks

@@ -320,6 +320,17 @@ def save_checkpoint(path: Path, model, optimizer, epoch: int, best_val_mae: floa
     os.replace(tmp, path)                     # never a half-written checkpoint
 
 
+def init_weights(model: torch.nn.Module, path: str | Path, kind: str) -> None:
+    """Copy a checkpoint's weights (training checkpoint or shipped file) into ``model`` before training."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("kind", kind) != kind:
+        raise KDPhysError(f"init_checkpoint {path} holds a {ckpt.get('kind')}, not a {kind}.")
+    try:
+        model.load_state_dict(ckpt["model"] if "model" in ckpt else ckpt)
+    except RuntimeError as err:
+        raise KDPhysError(f"init_checkpoint {path} does not match the {kind}'s architecture ({err}).") from err
+
+
 def load_teacher(path: str | None, device: torch.device) -> torch.nn.Module:
     if not path:
         raise KDPhysError("mode 'distill' needs teacher_checkpoint: the best.pt of a teacher run "
@@ -353,6 +364,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     kind = "teacher" if cfg.mode == "teacher" else "student"
     model = build_model(kind, getattr(cfg.model, kind)).to(device)
+    if cfg.init_checkpoint:
+        init_weights(model, cfg.init_checkpoint, kind)
     teacher = load_teacher(cfg.teacher_checkpoint, device) if cfg.mode == "distill" else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                                   weight_decay=cfg.optim.weight_decay)

@@ -1,5 +1,6 @@
-"""``python -m kdphys cv`` on three tiny synthetic "subjects": one fold trains teacher, distilled student and
-student without distillation on the other two and reads the held-out one with each and with POS."""
+"""``python -m kdphys cv`` on three tiny synthetic "subjects": the shared synthetic steps, then one fold
+fine-tunes teacher, distilled student and student without distillation on the other two and reads the
+held-out one with each and with POS."""
 
 from __future__ import annotations
 
@@ -28,12 +29,17 @@ def test_one_fold_trains_three_models_and_writes_the_table(subjects, tmp_path):
     torch.set_num_threads(2)
     parser = argparse.ArgumentParser()
     cv.add_arguments(parser)
-    sets = ["epochs=1", "progress=false", "data.dataset=none", "data.real.dataset=folder",
+    synthetic = ["data.dataset=synthetic", f"data.root={tmp_path / 'synthetic'}", "data.synthetic.n_train=2",
+                 "data.synthetic.n_val=1", "data.synthetic.duration_s=6.0", "data.synthetic.size_hw=[128, 128]",
+                 "data.synthetic.pulse_amplitude_range=[2.5, 3.5]", "data.synthetic.crf_choices=[10]"]
+    sets = ["epochs=1", "progress=false", *synthetic, "data.real.dataset=folder",
             f"data.real.root={subjects}", "data.real.bitrates=[]", "data.chunk_len=64", "data.crop_size=24",
             "data.clips_per_epoch=8", f"data.cache_dir={tmp_path / 'cache'}", "loss.max_lag_frames=5"]
-    args = parser.parse_args(["--folds", "person1", "--out", str(tmp_path / "cv")] + sum([["--set", s] for s in sets], []))
+    args = parser.parse_args(["--folds", "person1", "--out", str(tmp_path / "cv"), "--release-dir",
+                              str(tmp_path / "release")] + sum([["--set", s] for s in sets], []))
     assert cv.run(args) == 0
     for step in ("teacher", "distill", "student"):
+        assert (tmp_path / "release" / f"{step}-synthetic" / "DONE").is_file()     # shared, synthetic only
         assert (tmp_path / "cv" / "person1" / step / "best.pt").is_file()
         assert (tmp_path / "cv" / "person1" / step / "DONE").is_file()
     table = (tmp_path / "cv" / "results.md").read_text()

@@ -3,9 +3,10 @@
     python -m kdphys cv                                   # every subject of data.real.root, all steps
     python -m kdphys cv --folds subject3 subject5 --steps teacher distill --set epochs=2
 
-For each held-out subject the release steps (configs/release: teacher, distilled student, student without
-distillation) are trained on the other subjects (plus the synthetic set), with the held-out subject as
-validation, into ``runs/cv/<subject>/<step>``. Each fold's models and POS then read the held-out subject
+The release's synthetic steps (configs/release/*_synthetic.yaml: no real subject) run once, as for the
+release, into ``runs/release``. For each held-out subject the release's real steps (teacher, distilled
+student, student without distillation, each fine-tuned from its synthetic step) are trained on the other
+subjects (plus the synthetic set), with the held-out subject as validation, into ``runs/cv/<subject>/<step>``. Each fold's models and POS then read the held-out subject
 through the app's path (kdphys.evaluate.evaluate_video: the shared extraction, ``kdphys.readings``) and the
 table (``runs/cv/results.md``, rows in ``runs/cv/per_fold.csv``) gives, per method: the periodogram MAE
 (rPPG-Toolbox convention), the app's ungated whole-clip MAE (median of the tracked windows), the gated MAE
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kdphys.commands.train_release import REAL_STEPS as STEPS
+from kdphys.commands.train_release import SYNTHETIC_STEPS
 from kdphys.paths import REPO_ROOT
-
-STEPS = ("teacher", "distill", "student")
 LABELS = {"teacher": "teacher", "distill": "student (KD)", "student": "student (no KD)"}
 
 
@@ -33,16 +34,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value in every step's config, e.g. --set epochs=2")
     parser.add_argument("--out", default=str(REPO_ROOT / "runs" / "cv"), help="folder of the folds and the table")
+    parser.add_argument("--release-dir", default=str(REPO_ROOT / "runs" / "release"),
+                        help="where the shared synthetic steps are (and are trained when missing)")
 
 
-def fold_config(step: str, held_out: str, out_root: Path, overrides: list[str]):
-    """The release config of ``step`` with ``held_out`` as the only validation (and never trained on) subject."""
+def fold_config(step: str, held_out: str, out_root: Path, overrides: list[str], release_dir: Path):
+    """The release config of a real ``step`` with ``held_out`` as the only validation (and never trained on)
+    subject, fine-tuned from the synthetic step in ``release_dir``."""
     from kdphys.commands.train_release import release_config
 
     fold_dir = out_root / held_out
     extra = [f"data.real.val_subjects=[{held_out}]", "data.real.train_subjects=null",
-             f"out_dir={fold_dir / step}", f"teacher_checkpoint={fold_dir / 'teacher' / 'best.pt'}"]
-    return release_config(step, extra + list(overrides))
+             f"out_dir={fold_dir / step}", f"teacher_checkpoint={fold_dir / 'teacher' / 'best.pt'}",
+             f"init_checkpoint={release_dir / (step + '-synthetic') / 'best.pt'}"]
+    return release_config(step, list(overrides) + extra)
+
+
+def synthetic_config(step: str, overrides: list[str], release_dir: Path):
+    """The release config of a synthetic step (``teacher_synthetic``, ...) in ``release_dir``; never real data."""
+    from kdphys.commands.train_release import release_config
+
+    name = step.replace("_", "-")
+    extra = [f"out_dir={release_dir / name}", f"teacher_checkpoint={release_dir / 'teacher-synthetic' / 'best.pt'}",
+             'data.real.dataset=""']
+    return release_config(step, list(overrides) + extra)
 
 
 def subjects_of(cfg) -> list[str]:
@@ -60,17 +75,24 @@ def _natural(text: str):
 def run(args: argparse.Namespace) -> int:
     from kdphys.train import train
 
-    out_root = Path(args.out)
-    probe = fold_config("teacher", "none", out_root, args.overrides)
+    out_root, release_dir = Path(args.out), Path(args.release_dir)
+    probe = fold_config("teacher", "none", out_root, args.overrides, release_dir)
     if not probe.data.real.dataset:
         print("error: the release data config has no real dataset (data.real.dataset); nothing to cross-validate.")
         return 2
     folds = args.folds or subjects_of(probe)
+    if any(step in args.steps for step in STEPS):
+        for step in SYNTHETIC_STEPS:          # shared by every fold: no real subject in them, whatever --set says
+            cfg = synthetic_config(step, args.overrides, release_dir)
+            if not (Path(cfg.out_dir) / "DONE").is_file():
+                print(f"[{step}] training -> {cfg.out_dir}", flush=True)
+                result = train(cfg)
+                (Path(cfg.out_dir) / "DONE").write_text(f"val_mae_bpm={result.best_val_mae_bpm:.3f}\n")
     for held in folds:
         for step in STEPS:
             if step not in args.steps:
                 continue
-            cfg = fold_config(step, held, out_root, args.overrides)
+            cfg = fold_config(step, held, out_root, args.overrides, release_dir)
             done = Path(cfg.out_dir) / "DONE"
             if done.is_file():
                 print(f"[{held} {step}] done already")
@@ -79,12 +101,12 @@ def run(args: argparse.Namespace) -> int:
             result = train(cfg)
             done.write_text(f"val_mae_bpm={result.best_val_mae_bpm:.3f}\n")
     if "eval" in args.steps:
-        rows = evaluate_folds(folds, out_root, args.overrides)
+        rows = evaluate_folds(folds, out_root, args.overrides, release_dir)
         print(write_table(rows, out_root))
     return 0
 
 
-def evaluate_folds(folds: list[str], out_root: Path, overrides: list[str]) -> list:
+def evaluate_folds(folds: list[str], out_root: Path, overrides: list[str], release_dir: Path) -> list:
     """VideoResult rows: each fold's models (those trained) and POS on the held-out subject's video."""
     from kdphys.evaluate import EvalSettings, evaluate_video
     from kdphys.extract import ExtractSettings, cached_extract
@@ -94,14 +116,14 @@ def evaluate_folds(folds: list[str], out_root: Path, overrides: list[str]) -> li
 
     rows = []
     for held in folds:
-        cfg = fold_config("teacher", held, out_root, overrides)
+        cfg = fold_config("teacher", held, out_root, overrides, release_dir)
         data = cfg.data
         record = next(r for r in open_dataset(data.real.dataset, data.real.root).records() if str(r.subject_id) == held)
         signals = cached_extract(record, ExtractSettings(fps=data.fps, crop_size=data.crop_size,
                                                          skin_region=data.skin_region, cache_dir=data.cache_dir))
         methods = {"pos": get_method("pos")}
         for step in STEPS:
-            best = Path(fold_config(step, held, out_root, overrides).out_dir) / "best.pt"
+            best = Path(fold_config(step, held, out_root, overrides, release_dir).out_dir) / "best.pt"
             if best.is_file():
                 kind = "teacher" if step == "teacher" else "student"
                 methods[LABELS[step]] = NeuralMethod.from_file(best, kind=kind, name=LABELS[step])

@@ -1,13 +1,16 @@
 """``python -m kdphys train-release``: regenerate the shipped weights from scratch.
 
-Steps (each resumable: a finished step is skipped when its checkpoint exists, unless --fresh):
-  1. teacher  = train(configs/release/teacher.yaml + data.yaml)       -> runs/release/teacher/best.pt
-  2. distill  = train(configs/release/distill.yaml + data.yaml)       -> runs/release/distill/best.pt
-  3. student  = train(configs/release/student.yaml + data.yaml)       -> runs/release/student/best.pt
-     (the same student without distillation: the ablation baseline of the model card)
-  4. export the distilled student to ONNX (parity-checked) and copy teacher.pt, student.pt,
-     student-nokd.pt, student.onnx into weights/ as bare state dicts with their config, and
-     rewrite weights/SHA256SUMS.
+Steps (each resumable: a finished step is skipped when its DONE file exists, unless --fresh), each
+train(configs/release/<step>.yaml + data.yaml) -> runs/release/<step>/best.pt:
+  1. teacher-synthetic, distill-synthetic, student-synthetic: synthetic faces only (no real subject);
+  2. teacher, distill, student: fine-tuned from step 1 on the real subjects mixed with synthetic faces
+     (student = the same student without distillation: the ablation baseline of the model card);
+  3. ship: export the distilled student to ONNX (parity-checked, skin region in its metadata) and copy
+     teacher.pt, student.pt, student-nokd.pt, student.onnx into weights/ as bare state dicts with their
+     config, and rewrite weights/SHA256SUMS.
+The real subjects are the UBFC-rPPG dev subjects (configs/release/data.yaml: data.real.root; research terms,
+see weights/MODEL_CARD.md); without them step 2 stops with a message (--set data.real.root=PATH points at
+a copy).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import yaml
 from kdphys.paths import REPO_ROOT, WEIGHTS_DIR
 
 RELEASE_DIR = REPO_ROOT / "configs" / "release"
-STEPS = ("teacher", "distill", "student")
+SYNTHETIC_STEPS = ("teacher_synthetic", "distill_synthetic", "student_synthetic")
+REAL_STEPS = ("teacher", "distill", "student")
+STEPS = SYNTHETIC_STEPS + REAL_STEPS
 #: weights/ file name of each step's best checkpoint
 SHIPPED_NAMES = {"teacher": "teacher.pt", "distill": "student.pt", "student": "student-nokd.pt"}
 
@@ -43,7 +48,7 @@ def release_config(step: str, overrides: list[str]):
 
     values = _deep_merge(yaml.safe_load((RELEASE_DIR / "data.yaml").read_text()),
                          yaml.safe_load((RELEASE_DIR / f"{step}.yaml").read_text()))
-    for key in ("out_dir", "teacher_checkpoint"):
+    for key in ("out_dir", "teacher_checkpoint", "init_checkpoint"):
         if values.get(key):
             values[key] = str(REPO_ROOT / values[key])
     for key in ("root", "cache_dir", "reencode_dir"):
