@@ -29,4 +29,5 @@ if [ "$dev" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
+.venv/bin/python -m pip install -q --no-deps -e .     # kdphys and webapp importable from anywhere, `kdphys` command
 echo "setup.sh: ready (.venv)"

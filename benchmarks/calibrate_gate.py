@@ -6,10 +6,10 @@ of those read, for the tracker settings and gate thresholds considered.
 
 Data:
 - real: the UBFC-rPPG dev subjects (kdphys.paths.UBFC_DEV_DIR; skipped when absent) and the sample clip,
-  each through the app's upload path (kdphys.dev_clips.clip_signals, cached in .cache/); each window's
-  reference is the finger oximeter's beats in it (kdphys.reference.window_hr_from_beats);
+  each through the app's upload path (kdphys.data.dev_clips.clip_signals, cached in .cache/); each window's
+  reference is the finger oximeter's beats in it (kdphys.data.reference.window_hr_from_beats);
 - synthetic pulses: 60 s PPG-like signals whose rate moves between two values drawn from 40-180 bpm, with
-  pink + white noise at -6..+3 dB (kdphys.data.synthetic_signals); truth = mean rate in each window;
+  pink + white noise at -6..+3 dB (kdphys.data.synthetic.signals); truth = mean rate in each window;
 - synthetic noise: white, pink and constant-plus-quantisation signals of 60 s without a pulse.
 
 A window is "wrong" when its reading is more than 5 bpm from the reference. For every tracker setting the
@@ -27,19 +27,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kdphys.data.synthetic_signals import NOISE_KINDS, noise_only, noisy_pulse  # noqa: E402
-from kdphys.dev_clips import clip_signals, dev_clips  # noqa: E402
-from kdphys.hr_track import TrackSettings  # noqa: E402
-from kdphys.quality import QualitySettings  # noqa: E402
-from kdphys.readings import read_signal  # noqa: E402
+from kdphys.data.synthetic.signals import NOISE_KINDS, noise_only, noisy_pulse  # noqa: E402
+from kdphys.data.dev_clips import clip_signals, dev_clips  # noqa: E402
+from kdphys.signal.hr_track import TrackSettings  # noqa: E402
+from kdphys.signal.quality import QualitySettings  # noqa: E402
+from kdphys.signal.readings import read_signal  # noqa: E402
 
 FPS = 30.0
 OPEN = QualitySettings(min_confidence=0.0, min_snr_db=-np.inf)

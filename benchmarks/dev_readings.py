@@ -4,7 +4,7 @@ read, beats marked against the oximeter's, and the ungated whole-clip errors.
     .venv/bin/python benchmarks/dev_readings.py                    # POS, every dev clip found (~1 min, cached)
     .venv/bin/python benchmarks/dev_readings.py --method student
 
-Per clip (the app's upload path, kdphys.dev_clips.clip_signals, cached in .cache/):
+Per clip (the app's upload path, kdphys.data.dev_clips.clip_signals, cached in .cache/):
 - reading: the headline (median of the accepted windows) and the oximeter over the same windows (median of
   its beats' rate in them); the beats marked in the read span and the oximeter's beats in it;
 - ungated, whole clip: the median of every window's tracked heart rate against the median of the
@@ -14,18 +14,15 @@ Per clip (the app's upload path, kdphys.dev_clips.clip_signals, cached in .cache
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kdphys import signal as sig  # noqa: E402
-from kdphys.dev_clips import clip_signals, dev_clips  # noqa: E402
-from kdphys.engine import beats_where_read  # noqa: E402
-from kdphys.readings import read_signal  # noqa: E402
-from kdphys.reference import beats_from_contact_ppg  # noqa: E402
+from kdphys.data.dev_clips import clip_signals, dev_clips  # noqa: E402
+from kdphys.pipeline.engine import beats_where_read  # noqa: E402
+from kdphys.signal.readings import read_signal  # noqa: E402
+from kdphys.data.reference import beats_from_contact_ppg  # noqa: E402
 
 TOOLBOX_BAND_HZ = (0.75, 2.5)
 

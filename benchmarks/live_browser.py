@@ -29,10 +29,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))   # run from anywhere without installing
 
 from kdphys import paths  # noqa: E402
-from kdphys.reference import sample_clip_hr_bpm  # noqa: E402
+from kdphys.data.reference import sample_clip_hr_bpm  # noqa: E402
 from tests.browser_util import (HR_PATTERN, OUTBOUND_VIDEO, _webrtc_frame, fake_camera_browser,  # noqa: E402
                                 in_private_network, wait_for_text, write_y4m)
 from webapp.ui import method_label  # noqa: E402

@@ -7,7 +7,7 @@ clock, the status read once a second as the page does.
 
 Per clip it prints: seconds from the first frame to the first heart rate, the share of the 1 s samples
 after it that show a heart rate, how many of those are more than 5 bpm from the oximeter (its beats in
-the last 10 s, kdphys.reference.window_hr_from_beats), and how often the "no reading" cause changes.
+the last 10 s, kdphys.data.reference.window_hr_from_beats), and how often the "no reading" cause changes.
 The sample clip is looped (as Chromium's fake camera loops its file); dev subjects play once. Frames are
 pushed at their own times; nothing runs in real time, so the figures do not depend on this machine's speed.
 """
@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kdphys.dev_clips import dev_clips  # noqa: E402
-from kdphys.live import LiveSession  # noqa: E402
-from kdphys.reference import window_hr_from_beats  # noqa: E402
-from kdphys.video import iter_frames, probe  # noqa: E402
+from kdphys.data.dev_clips import dev_clips  # noqa: E402
+from kdphys.pipeline.live import LiveSession  # noqa: E402
+from kdphys.data.reference import window_hr_from_beats  # noqa: E402
+from kdphys.io.video import iter_frames, probe  # noqa: E402
 
 FPS = 30.0
 WRONG_BPM = 5.0

@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 RATE_HZ = 100
 #: Leaf frames where a Python thread sleeps (py-spy still reports some of them as on CPU).
@@ -50,10 +49,10 @@ def thread_cpu_s() -> dict[str, float]:
 
 def child(method: str, landmarkers: int) -> None:
     """Run one analysis; print per-thread-kind CPU seconds as JSON."""
-    from kdphys.analysis import analyze_video
+    from kdphys.pipeline.upload import analyze_video
     from kdphys.bench.clips import long_video
-    from kdphys.engine import Engine, EngineSettings
-    from kdphys.video import iter_frames
+    from kdphys.pipeline.engine import Engine, EngineSettings
+    from kdphys.io.video import iter_frames
 
     video = long_video(60.0)
     engine = Engine(EngineSettings(method=method), keep_all=True, landmarkers=landmarkers)
@@ -106,11 +105,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="pos")
     parser.add_argument("--landmarkers", type=int, default=None,
-                        help="default: kdphys.analysis.upload_landmarkers(), as the app runs uploads")
+                        help="default: kdphys.pipeline.upload.upload_landmarkers(), as the app runs uploads")
     parser.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.landmarkers is None:
-        from kdphys.analysis import upload_landmarkers
+        from kdphys.pipeline.upload import upload_landmarkers
         args.landmarkers = upload_landmarkers()
     if args._child:
         child(args.method, args.landmarkers)

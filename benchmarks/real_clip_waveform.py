@@ -9,18 +9,15 @@ oximeter resampled onto the video's grid). r is given at zero lag and at the bes
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 from kdphys import paths, signal as sig  # noqa: E402
-from kdphys.analysis import analyze_video  # noqa: E402
-from kdphys.engine import Engine, EngineSettings  # noqa: E402
+from kdphys.pipeline.upload import analyze_video  # noqa: E402
+from kdphys.pipeline.engine import Engine, EngineSettings  # noqa: E402
 from kdphys.methods.neural import NeuralMethod  # noqa: E402
-from kdphys.reference import sample_clip_reference  # noqa: E402
+from kdphys.data.reference import sample_clip_reference  # noqa: E402
 
 BAND_HZ = (0.7, 3.5)
 

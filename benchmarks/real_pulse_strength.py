@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/real_pulse_strength.py
 
-The app's skin trace (mean R, G, B over the tracker's skin mask, kdphys.engine) of a video is divided by its
+The app's skin trace (mean R, G, B over the tracker's skin mask, kdphys.pipeline.engine) of a video is divided by its
 mean (relative change), band-passed 0.7-3.5 Hz, and regressed on the band-passed, z-scored reference pulse
 at the lag (within +-1.5 s) where green correlates best: the slope per channel is that channel's pulse
 amplitude. The same estimator runs on synthetic clips of known ``pulse_amplitude`` (H.264 crf 0, 640x480,
@@ -12,17 +12,15 @@ is its pulse strength in ``SyntheticConfig.pulse_amplitude`` units (1 = 0.6 % gr
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 from kdphys import paths, signal as sig  # noqa: E402
-from kdphys.analysis import analyze_video  # noqa: E402
-from kdphys.reference import sample_clip_reference  # noqa: E402
+from kdphys.pipeline.upload import analyze_video  # noqa: E402
+from kdphys.data.reference import sample_clip_reference  # noqa: E402
 
 BAND_HZ = (0.7, 3.5)
 FPS = 30.0

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/release_eval.py [--n-clips 20] [--out runs/release/eval]
 
-1. A held-out synthetic set: seeds of the "test" split (kdphys.synthetic_sets.SPLIT_SEED_OFFSET), never
+1. A held-out synthetic set: seeds of the "test" split (kdphys.data.synthetic.sets.SPLIT_SEED_OFFSET), never
    used in training; HR 45-160 bpm, head motion, lighting, noise and H.264 compression (crf 0/8/12),
    320x240 frames (training used 192x192).
 2. The real clip webapp/sample/physrecorder-v01 with its finger-oximeter waveform.
@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 from kdphys import paths
-from kdphys.config import SyntheticSetConfig
+from kdphys.training.config import SyntheticSetConfig
 from kdphys.data.folder import VideoFolder
-from kdphys.evaluate import EvalSettings, evaluate
-from kdphys.reference import sample_clip_reference
-from kdphys.synthetic_sets import write_split
+from kdphys.evaluation.evaluate import EvalSettings, evaluate
+from kdphys.data.reference import sample_clip_reference
+from kdphys.data.synthetic.sets import write_split
 
 HELD_OUT = SyntheticSetConfig(n_train=0, n_val=0, duration_s=20.0, size_hw=(240, 320), hr_range_bpm=(45.0, 160.0),
                               pulse_amplitude_range=(0.8, 2.0), nuisance=1.0, crf_choices=(0, 8, 12), seed=0)

@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from kdphys.config import load_config
+from kdphys.training.config import load_config
 from kdphys.paths import REPO_ROOT
-from kdphys.train import train
+from kdphys.training.loop import train
 
 
 def main() -> None:

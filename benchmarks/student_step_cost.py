@@ -10,13 +10,10 @@ with ORT_ENABLE_ALL graph optimisation. Median of 5 passes over the clip after a
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 from kdphys import paths  # noqa: E402
 from kdphys.bench.clips import face_crops  # noqa: E402

@@ -5,7 +5,7 @@
 
 Each clip (kdphys.data.synthetic, seed = rate; green pulse 0.6 % peak-to-peak) is rendered, encoded with H.264
 at ``--crf`` (default 18; at 23 and above the generator's pulse mostly does not survive: POS read 1 of 6
-clips at crf 23, none at 28) and read by ``kdphys.analysis.analyze_video``. "moving": 4 px RMS sway, 2 degrees RMS
+clips at crf 23, none at 28) and read by ``kdphys.pipeline.upload.analyze_video``. "moving": 4 px RMS sway, 2 degrees RMS
 rotation, 3 % illumination drift. The truth is the clip's mean heart rate (2 bpm variability). Prints one
 row per clip (reading, error, share of the video read, beats marked against beats in the read span) and
 the totals: clips with a reading, and readings more than 5 bpm off.
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kdphys.analysis import analyze_video  # noqa: E402
+from kdphys.pipeline.upload import analyze_video  # noqa: E402
 from kdphys.data.synthetic import SyntheticConfig, write_clip  # noqa: E402
 
 KINDS = {"still": {}, "moving": {"motion_px": 4.0, "rotation_deg": 2.0, "illumination_drift": 0.03}}

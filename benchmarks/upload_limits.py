@@ -1,6 +1,6 @@
 """Why uploads stopped near 12x real time on 2 cores with one landmarker on the main thread: the landmarker's
 cost, threads, detection cadence, processes. (Uploads now run two landmarkers ahead of the tracker,
-kdphys.lookahead; ``python -m kdphys bench --upload`` measures the shipped path. The tables here still
+kdphys.face.lookahead; ``python -m kdphys bench --upload`` measures the shipped path. The tables here still
 describe the single landmarker's limits.)
 
     .venv/bin/python benchmarks/upload_limits.py                  # all three parts, ~1 min
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import sys
 import tempfile
 import threading
 import time
@@ -44,16 +43,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 from kdphys import paths  # noqa: E402
-from kdphys.engine import Engine, EngineSettings  # noqa: E402
+from kdphys.pipeline.engine import Engine, EngineSettings  # noqa: E402
 from kdphys.face import (FaceLandmarkDetector, FaceObservation, FaceTracker, TrackerSettings,  # noqa: E402
                          TrackResult, _landmark_box, _mask_window, crop_square_skin, skin_mask)
-from kdphys.lazy_rgb import image_region  # noqa: E402
+from kdphys.io.lazy_rgb import image_region  # noqa: E402
 from kdphys.methods import get_method  # noqa: E402
 from kdphys.methods.base import crop_size_for  # noqa: E402
-from kdphys.video import iter_frames  # noqa: E402
+from kdphys.io.video import iter_frames  # noqa: E402
 
 SHIPPED_DETECT_EVERY = TrackerSettings().detect_every
 
@@ -199,7 +197,7 @@ def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
     """(wall s, CPU s) of: the upload with one landmarker called in turn (as shipped before uploads ran two
     ahead), the upload with replayed detections, the landmarker alone in a second process, and ("both",
     "upload in both", "landmarker in both") the last two at once."""
-    from kdphys.analysis import analyze_video
+    from kdphys.pipeline.upload import analyze_video
     from kdphys.bench.clips import long_video
     from kdphys.bench.measure import _engine, _warm
 
@@ -227,7 +225,7 @@ def process_bound(seconds: float = 60.0) -> dict[str, tuple[float, float]]:
         engine.tracker.close()
         return wall_cpu
 
-    out["upload, one landmarker in turn (before kdphys.lookahead)"] = upload(False)
+    out["upload, one landmarker in turn (before kdphys.face.lookahead)"] = upload(False)
     out["upload, detections replayed"] = upload(True)
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,9 +261,9 @@ def decode_variants() -> list[tuple[str, bool, str]]:
 
 
 def decode_cost(one_thread: bool, convert: str) -> tuple[float, float]:
-    """Wall and process CPU seconds to decode the bench's 60 s video (``kdphys.video.iter_frames``)."""
+    """Wall and process CPU seconds to decode the bench's 60 s video (``kdphys.io.video.iter_frames``)."""
     from kdphys.bench.clips import long_video
-    from kdphys.lazy_rgb import LazyRgb
+    from kdphys.io.lazy_rgb import LazyRgb
 
     video = long_video(60.0)
     t0, cpu0 = time.perf_counter(), time.process_time()

@@ -16,16 +16,14 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from anywhere without installing
 
 
 def sample_one(video: str, method: str, landmarkers: int) -> dict:
     """Analyse ``video`` in this process; RSS (MB) after loading and at every tenth of the frames."""
-    from kdphys.analysis import analyze_video
+    from kdphys.pipeline.upload import analyze_video
     from kdphys.bench.measure import rss_mb
-    from kdphys.engine import Engine, EngineSettings
+    from kdphys.pipeline.engine import Engine, EngineSettings
 
     engine = Engine(EngineSettings(method=method), keep_all=True, landmarkers=landmarkers)
     samples: list[tuple[float, float]] = []

@@ -2,11 +2,14 @@
 
 Five-line use (upload path)::
 
-    from kdphys.engine import analyze_video
+    from kdphys.pipeline.upload import analyze_video
     result = analyze_video("face.mp4", method="pos")
-    print(result.reading.describe())        # "71.2 bpm (good)" or "no reading: no face found"
+    reading = result.snapshot.reading       # kdphys.signal.quality.HrReading
+    print(reading.describe())               # "71.2 bpm (good), 69-73 bpm, read in 85% of the video"
+    per_window = result.snapshot.readings   # a reading or a reason per 10 s window, 1 s apart
 
-See docs/DESIGN.md for the data flow and README.md for the CLI and the app.
+Packages in data-flow order: io, face, pipeline, signal, methods, models; beside them data, training,
+evaluation, explain (what the app shows), cli, bench. docs/DESIGN.md draws the flow.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

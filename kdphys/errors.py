@@ -15,3 +15,8 @@ class VideoError(KDPhysError):
 
 class WeightsError(KDPhysError):
     """Model weights are missing, corrupt, or fail their checksum."""
+
+
+class NotPrepared(KDPhysError):
+    """Training data is not prepared yet (synthetic set, re-encoded copies or extraction cache missing):
+    run ``python -m kdphys prepare --config <the same config>`` first."""

@@ -115,7 +115,7 @@ def write_y4m(path: Path, video: Path, start_s: float, end_s: float, ping_pong: 
     """
     import cv2
 
-    from kdphys.video import iter_frames, probe
+    from kdphys.io.video import iter_frames, probe
 
     fps = probe(video).fps
     frames: list[bytes] = []                 # I420 frames, (w * h * 3 / 2) bytes each

@@ -24,7 +24,7 @@ import numpy as np
 
 from kdphys import paths
 from kdphys.data.synthetic import SyntheticConfig, generate_clip
-from kdphys.video import write_video
+from kdphys.io.write import write_video
 
 #: Default synthetic frame size (H, W): small enough to render, encode and analyse in about a second.
 SMALL_HW = (240, 320)

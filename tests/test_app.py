@@ -13,9 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
 from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status
-from kdphys.live import LiveSession
-from kdphys.reference import sample_clip_hr_bpm, sample_clip_reference
-from kdphys.video import iter_frames, write_video
+from kdphys.pipeline.live import LiveSession
+from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
+from kdphys.io.video import iter_frames
+from kdphys.io.write import write_video
 
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
 HR_RE = re.compile(r"Heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")
@@ -137,7 +138,7 @@ def test_analyze_too_short_says_no_reading(tmp_path):
 
 def test_reference_comparison_on_sample_is_consistent(reference_hr_bpm):
     """The numbers behind the reference panel: MAE small, reference HR equal to the test's own."""
-    from kdphys.analysis import analyze_video
+    from kdphys.pipeline.upload import analyze_video
 
     result = analyze_video(paths.SAMPLE_VIDEO, method="pos")
     cmp = compare_with_reference(result.snapshot, sample_clip_reference())
@@ -237,7 +238,7 @@ def test_about_page():
 
 # ------------------------------------------------------------------------------ kdphys.explain
 def test_model_status_follows_weight_files(tmp_path, monkeypatch):
-    from kdphys import explain
+    from kdphys.methods import registry
 
     statuses = model_status(tmp_path)
     assert statuses["pos"].available and not statuses["student"].available and not statuses["teacher"].available
@@ -245,9 +246,9 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     assert default_method(tmp_path) == "pos"
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
-    # The student becomes the default only once it is validated on real video (see kdphys.explain).
+    # The student becomes the default only once it is validated on real video (see kdphys.methods.registry).
     assert default_method(tmp_path) == "pos"
-    monkeypatch.setattr(explain, "STUDENT_VALIDATED_ON_REAL_VIDEO", True)
+    monkeypatch.setattr(registry, "STUDENT_VALIDATED_ON_REAL_VIDEO", True)
     assert default_method(tmp_path) == "student"
 
 

@@ -20,15 +20,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.analysis import analyze_video
-from kdphys.attention_view import colour_scale, heat_over_view, layer_label
-from kdphys.engine import EngineSettings
+from kdphys.pipeline.upload import analyze_video
+from kdphys.explain.attention_view import colour_scale, heat_over_view, layer_label
+from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import (compare_with_reference, count_beats, hr_text, model_status, on_video_clock,
                             quality_explanation, sample_reference_started_before_s)
-from kdphys.live import LiveSession
-from kdphys.quality import HrReading, QualitySettings
-from kdphys.reference import load_reference_csv, sample_clip_reference
-from kdphys.video import iter_frames, write_video
+from kdphys.pipeline.live import LiveSession
+from kdphys.signal.quality import HrReading, QualitySettings
+from kdphys.data.reference import load_reference_csv, sample_clip_reference
+from kdphys.io.video import iter_frames
+from kdphys.io.write import write_video
 from tests.test_app import MAIN, RUN_TIMEOUT_S, assert_no_traceback, page_text, shown_hr
 from webapp import plots, ui
 

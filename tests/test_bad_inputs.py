@@ -186,12 +186,12 @@ def upload_limit_mb():
 def test_upload_over_size_limit_is_refused_before_analysis(upload_limit_mb, monkeypatch):
     """A file over the limit (the 3 MB sample clip against a 1 MB limit) is refused with its size and the
     limit, and never decoded; AppTest's uploader does not enforce the limit itself, the page does."""
-    import kdphys.analysis
+    import kdphys.pipeline.upload
 
     def must_not_run(*_a, **_k):
         raise AssertionError("an oversized upload was analysed")
 
-    monkeypatch.setattr(kdphys.analysis, "analyze_video", must_not_run)
+    monkeypatch.setattr(kdphys.pipeline.upload, "analyze_video", must_not_run)
     at = AppTest.from_file(MAIN, default_timeout=RUN_TIMEOUT_S)
     at.run()
     at.file_uploader(key="video_upload").upload("big.avi", paths.SAMPLE_VIDEO.read_bytes(), "video/x-msvideo")

@@ -74,7 +74,8 @@ def test_table_markdown_and_cells():
 
 
 def test_remux_repeated_makes_a_longer_video(tmp_path):
-    from kdphys.video import probe, write_video
+    from kdphys.io.video import probe
+    from kdphys.io.write import write_video
     frames = [np.full((64, 64, 3), 40 + 5 * i, np.uint8) for i in range(15)]
     src = write_video(tmp_path / "a.mp4", frames, fps=30.0, codec="h264", crf=10)
     out = remux_repeated(src, tmp_path / "b.mp4", 3)
@@ -94,7 +95,7 @@ def test_upload_cpu_bound_is_duration_over_cpu_per_core():
 def test_upload_record_counts_cpu_of_all_threads_within_the_cores_wall_allows():
     from kdphys.paths import SAMPLE_VIDEO
 
-    from kdphys.analysis import upload_landmarkers
+    from kdphys.pipeline.upload import upload_landmarkers
 
     r = measure.upload(str(SAMPLE_VIDEO), name="pos")
     assert r["frames"] > 500 and r["wall_s"] > 0 and r["cores"] >= 1

@@ -21,7 +21,7 @@ import pytest
 
 from kdphys import paths
 from kdphys.explain import model_status
-from kdphys.reference import sample_clip_hr_bpm
+from kdphys.data.reference import sample_clip_hr_bpm
 from tests.browser_util import (CHROMIUM, HR_PATTERN, REPO_ROOT, SCREENSHOT_DIR, in_private_network,
                                 launch_chromium, streamlit_server, wait_for_text, write_y4m)
 

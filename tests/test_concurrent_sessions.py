@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.reference import sample_clip_hr_bpm
+from kdphys.data.reference import sample_clip_hr_bpm
 from tests import media
 from tests.browser_util import CHROMIUM, HR_PATTERN, launch_chromium, streamlit_server, wait_for_text
 

@@ -24,7 +24,7 @@ def subjects(tmp_path_factory):
 def test_one_fold_trains_three_models_and_writes_the_table(subjects, tmp_path):
     import torch
 
-    from kdphys.commands import cv
+    from kdphys.cli import cv
 
     torch.set_num_threads(2)
     parser = argparse.ArgumentParser()

@@ -4,7 +4,7 @@
   folder created during the run is gone, and no file written during the run contains the video's bytes.
 * Live (LiveSession on real frames): no file is opened for writing, no image or video writer is used, and
   the temporary folder and the working folder are unchanged.
-* Weights: torch files load through kdphys.weights (SHA-256 against SHA256SUMS, then
+* Weights: torch files load through kdphys.models.checkpoints (SHA-256 against SHA256SUMS, then
   torch.load(weights_only=True)); a tampered file, an unlisted file in weights/ and a pickle that would
   run code are refused with WeightsError; the shipped files match their checksums.
 * The server binds to localhost (.streamlit/config.toml) with XSRF protection on.
@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 import torch
 
-from kdphys import paths, weights
+from kdphys import paths
+from kdphys.models import checkpoints as weights
 from kdphys.errors import WeightsError
-from kdphys.video import iter_frames
+from kdphys.io.video import iter_frames
 
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
 _WRITE_MODES = re.compile(r"[wax+]")
@@ -94,7 +95,7 @@ def test_live_session_writes_no_frames(monkeypatch, tmp_path):
     import av
     import cv2
 
-    from kdphys.live import LiveSession
+    from kdphys.pipeline.live import LiveSession
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tmp").mkdir()
@@ -139,16 +140,16 @@ def _write_listed(folder: Path, name: str, obj) -> Path:
 
 
 def test_listed_weights_load_and_tampered_weights_are_refused(tmp_path):
-    from kdphys.methods.neural import load_torch_model
+    from kdphys.models.checkpoints import load_model
 
     path = _write_listed(tmp_path, "student.pt", _student_state())
-    model, crop_size, _ = load_torch_model(path, kind="student")
+    model, crop_size, _, _ = load_model(path, kind="student")
     assert crop_size == 72 and not model.training
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF                                       # one flipped byte
     path.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="failed its checksum"):
-        load_torch_model(path, kind="student")
+        load_model(path, kind="student")
     with pytest.raises(WeightsError, match="failed its checksum"):
         weights.load_torch(path)
 

@@ -27,7 +27,7 @@ def folder(tmp_path_factory):
 
 def test_pos_chrom_and_student_rows_with_csv_and_plots(folder, tmp_path):
     from kdphys.data.folder import VideoFolder
-    from kdphys.evaluate import EvalSettings, evaluate
+    from kdphys.evaluation.evaluate import EvalSettings, evaluate
     from kdphys.models import Student
 
     torch.manual_seed(0)
@@ -59,7 +59,7 @@ def test_pos_chrom_and_student_rows_with_csv_and_plots(folder, tmp_path):
 
 
 def test_intra_protocol_and_cli_command(folder, tmp_path, capsys):
-    from kdphys.commands import evaluate as command
+    from kdphys.cli import evaluate as command
 
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)

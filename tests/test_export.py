@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from kdphys.config import config_to_dict, load_config
+from kdphys.training.config import config_to_dict, load_config
 from kdphys.paths import REPO_ROOT
 
 
@@ -31,7 +31,7 @@ def _checkpoint(tmp_path, model, kind: str, crop_size: int):
 
 
 def test_student_onnx_streaming_graph_matches_torch(tmp_path):
-    from kdphys.export import check_clip, export_model
+    from kdphys.models.export import check_clip, export_model
     from kdphys.methods.neural import NeuralMethod, StudentMethod
     from kdphys.models import Student
 
@@ -60,7 +60,7 @@ def test_student_onnx_streaming_graph_matches_torch(tmp_path):
     long_crops = np.concatenate([crops] * 8)                            # 320 frames: three fresh-state windows
     np.testing.assert_allclose(onnx_method.bvp(long_crops, 30.0), torch_method.bvp(long_crops, 30.0), atol=1e-3)
 
-    from kdphys.engine import Engine, EngineSettings
+    from kdphys.pipeline.engine import Engine, EngineSettings
     live = Engine(EngineSettings(method="student", history_s=20.0), method=onnx_method)
     # not streamed past its training chunks: 128-frame fresh-state windows
     assert (live._segments.segment_len, live._segments.overlap_len) == (128, 32)
@@ -69,7 +69,7 @@ def test_student_onnx_streaming_graph_matches_torch(tmp_path):
 
 
 def test_teacher_onnx_matches_torch_and_windows_cover_long_input(tmp_path):
-    from kdphys.export import export_model
+    from kdphys.models.export import export_model
     from kdphys.methods.neural import NeuralMethod
     from kdphys.models import Teacher
 

@@ -20,7 +20,7 @@ import pytest
 
 from kdphys import paths
 from kdphys.errors import VideoError
-from kdphys.video import iter_frames, probe
+from kdphys.io.video import iter_frames, probe
 
 N_MUTANTS = 80
 N_HEADER_MUTANTS = 20          # of the first 4 KB (container headers) of the full file, first 90 frames read

@@ -1,10 +1,10 @@
-"""kdphys.hr_track: windows, the forward-backward posterior, and the tracked heart rate on synthetic signals."""
+"""kdphys.signal.hr_track: windows, the forward-backward posterior, and the tracked heart rate on synthetic signals."""
 
 import numpy as np
 import pytest
 
-from kdphys.data.synthetic_signals import noise_only, noisy_pulse
-from kdphys.hr_track import TrackSettings, forward_backward, track_hr, window_slices
+from kdphys.data.synthetic.signals import noise_only, noisy_pulse
+from kdphys.signal.hr_track import TrackSettings, forward_backward, track_hr, window_slices
 from kdphys.signal import preprocess
 from tests.test_signal import ppg
 

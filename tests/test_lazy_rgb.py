@@ -1,4 +1,4 @@
-"""Tests of kdphys.lazy_rgb: a region converted alone has exactly the pixels of the whole frame's
+"""Tests of kdphys.io.lazy_rgb: a region converted alone has exactly the pixels of the whole frame's
 conversion, for the formats camera videos use, and the face crop and skin colour read through it match."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 
 from kdphys import paths
 from kdphys.face import crop_square, crop_square_skin
-from kdphys.lazy_rgb import LazyRgb, image_region
-from kdphys.video import iter_frames, write_video
+from kdphys.io.lazy_rgb import LazyRgb, image_region
+from kdphys.io.video import iter_frames
+from kdphys.io.write import write_video
 
 
 def paired_frames(source, n: int, **kw) -> list[tuple[object, np.ndarray]]:
@@ -44,7 +45,7 @@ def test_regions_of_the_real_clip_match_the_whole_frame():
 
 
 def write_odd_mjpeg(path, frames) -> str:
-    """An MJPEG (yuvj420p, full range) video of odd width and height; kdphys.video.write_video refuses odd
+    """An MJPEG (yuvj420p, full range) video of odd width and height; kdphys.io.video.write_video refuses odd
     4:2:0 sizes, cameras and FFmpeg do not."""
     import av
 

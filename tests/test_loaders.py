@@ -14,7 +14,7 @@ from kdphys.data.base import ImageSequenceSource, MatVideoSource, VideoFileSourc
 from kdphys.data.folder import read_label_csv
 from kdphys.data.pure import read_pure_json
 from kdphys.data.ubfc_rppg import read_ground_truth_txt, read_gtdump_xmp
-from kdphys.video import write_video
+from kdphys.io.write import write_video
 
 FPS = 30.0
 
@@ -278,9 +278,9 @@ def test_folder_formats(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("", "is empty"),
-    ("t,bvp\n0,1\n1,2\n", "no time_s column"),
-    ("time_s,signal\n0,1\n1,2\n", "needs a bvp, ppg or hr_bpm column"),
-    ("time_s,bvp,ppg\n0,1,1\n1,2,2\n", "both bvp and ppg"),
+    ("u,bvp\n0,1\n1,2\n", "no time column"),
+    ("time_s,value\n0,1\n1,2\n", "needs a waveform"),
+    ("time_s,bvp,ppg\n0,1,1\n1,2,2\n", "two waveform columns"),
     ("time_s,bvp\n0,1\n0.1,abc\n", "line 3, column bvp: 'abc' is not a number"),
     ("time_s,bvp\n0,1\n0.1\n", "line 3, column bvp: '<missing>'"),
     ("time_s,bvp\n0,1\n", "fewer than two"),

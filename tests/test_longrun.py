@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from kdphys.data.synthetic import SyntheticConfig, generate_clip
-from kdphys.engine import EngineSettings
-from kdphys.live import LiveSession, LiveSettings
+from kdphys.pipeline.engine import EngineSettings
+from kdphys.pipeline.live import LiveSession, LiveSettings
 
 FPS = 30.0
 STREAM_S = 30 * 60.0

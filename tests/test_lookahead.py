@@ -1,4 +1,4 @@
-"""Tests of kdphys.lookahead: landmarker calls started ahead of the tracker give the tracker's results
+"""Tests of kdphys.face.lookahead: landmarker calls started ahead of the tracker give the tracker's results
 unchanged, run on worker threads at once, and stop cleanly."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from kdphys.engine import Engine, EngineSettings
+from kdphys.pipeline.engine import Engine, EngineSettings
 from kdphys.face import FaceObservation, FaceTracker, TrackerSettings
-from kdphys.lookahead import LookaheadDetector
+from kdphys.face.lookahead import LookaheadDetector
 from kdphys.paths import SAMPLE_VIDEO
 
 #: Frames (by index) on which the fake detector finds no face: a short miss and a longer loss.
@@ -134,7 +134,7 @@ def test_bad_arguments_are_refused():
 def test_upload_with_two_landmarkers_matches_one_on_the_real_clip(monkeypatch):
     """The whole upload path (lazy RGB, landmarkers ahead, one-thread decode) against one landmarker on
     fully converted frames: the same trace, waveform, reading and keyframes, bit for bit."""
-    import kdphys.analysis as analysis
+    import kdphys.pipeline.upload as analysis
 
     one = Engine(EngineSettings(method="pos"), keep_all=True, landmarkers=1)
     eager = analysis.iter_frames
@@ -156,8 +156,8 @@ def test_upload_with_two_landmarkers_matches_one_on_the_real_clip(monkeypatch):
 def test_cancelled_upload_leaves_no_landmarker_thread_behind():
     """Cancelling an upload (the page's Cancel button) stops the calls ahead and closes the landmarkers
     of the engine analyze_video built: no worker thread outlives the analysis."""
-    from kdphys.analysis import analyze_video
-    from kdphys.engine import AnalysisCancelled
+    from kdphys.pipeline.upload import analyze_video
+    from kdphys.pipeline.engine import AnalysisCancelled
 
     def landmarker_threads() -> list[str]:
         return [t.name for t in threading.enumerate() if t.name.startswith("landmarker")]

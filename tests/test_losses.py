@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from kdphys.losses import (
+from kdphys.training.losses import (
     attention_transfer,
     dilate,
     neg_pearson,
@@ -204,7 +204,7 @@ def test_output_kd():
 
 
 def test_align_to_best_lag_finds_the_shift_and_keeps_gradients():
-    from kdphys.losses import align_to_best_lag, neg_pearson
+    from kdphys.training.losses import align_to_best_lag, neg_pearson
 
     t = torch.arange(128, dtype=torch.float32)
     target = torch.stack([torch.sin(t / 4.0), torch.sin(t / 6.0)])

@@ -146,7 +146,7 @@ def test_crop_size_for_uses_the_models_own_size():
 
 def test_engine_cuts_crops_at_the_methods_size():
     """Skin crops are cut at the model's size, never cut larger and resized (edge pixels would differ)."""
-    from kdphys.engine import Engine, EngineSettings
+    from kdphys.pipeline.engine import Engine, EngineSettings
     from tests.test_face import FakeDetector, blank_frame
 
     method = _CropMethod(24)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from kdphys.metrics import bland_altman, mae, mape, pearson, rmse
+from kdphys.evaluation.metrics import bland_altman, mae, mape, pearson, rmse
 
 EST = [70.0, 82.0, 95.0, 60.0]
 REF = [72.0, 80.0, 90.0, 60.0]          # differences: -2, 2, 5, 0

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from kdphys.analysis import analyze_video
+from kdphys.pipeline.upload import analyze_video
 from kdphys.data.synthetic import SyntheticConfig, generate_clip, write_clip
-from kdphys.engine import fill_gaps
+from kdphys.pipeline.engine import fill_gaps
 from kdphys.methods import get_method
-from kdphys.metrics import mae
-from kdphys.quality import assess
+from kdphys.evaluation.metrics import mae
+from kdphys.signal.quality import assess
 
 HRS_BPM = (45, 60, 75, 90, 120, 150)
 SIZE = (240, 320)   # (H, W): small frames keep the suite fast; the face is still ~120 px wide

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from kdphys.prefetch import prefetch
+from kdphys.io.prefetch import prefetch
 
 
 def test_items_arrive_in_order():

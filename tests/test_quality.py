@@ -1,11 +1,11 @@
-"""kdphys.quality (through assess: windows tracked, gated, summarised): readings for pulses, no reading with
+"""kdphys.signal.quality (through assess: windows tracked, gated, summarised): readings for pulses, no reading with
 a reason for everything else."""
 
 import numpy as np
 import pytest
 
-from kdphys.data.synthetic_signals import noise_only
-from kdphys.quality import HrReading, QualitySettings, assess, liveness_variation
+from kdphys.data.synthetic.signals import noise_only
+from kdphys.signal.quality import HrReading, QualitySettings, assess, liveness_variation
 from tests.test_signal import ppg
 
 FPS = 30.0

@@ -1,10 +1,10 @@
-"""kdphys.readings: per-window readings through the gate and their summary."""
+"""kdphys.signal.readings: per-window readings through the gate and their summary."""
 
 import numpy as np
 import pytest
 
-from kdphys.data.synthetic_signals import noise_only
-from kdphys.readings import read_signal
+from kdphys.data.synthetic.signals import noise_only
+from kdphys.signal.readings import read_signal
 from tests.test_signal import ppg
 
 FPS = 30.0

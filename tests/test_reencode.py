@@ -5,7 +5,7 @@ import numpy as np
 from kdphys.data.folder import VideoFolder
 from kdphys.data.reencode import reencoded
 from kdphys.data.synthetic import SyntheticConfig, write_clip
-from kdphys.video import probe, read_video
+from kdphys.io.video import probe, read_video
 
 
 def test_reencoded_copy_keeps_frames_and_times_and_is_smaller(tmp_path):

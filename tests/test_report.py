@@ -1,4 +1,4 @@
-"""The one-page PDF report (kdphys.report): rendered, then read back with pypdf; from the API and the CLI."""
+"""The one-page PDF report (kdphys.explain.report): rendered, then read back with pypdf; from the API and the CLI."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 
 from kdphys import paths
-from kdphys.analysis import analyze_video
-from kdphys.engine import EngineSettings
+from kdphys.pipeline.upload import analyze_video
+from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import compare_with_reference, coverage_text, hr_text, quality_explanation
-from kdphys.quality import QualitySettings
-from kdphys.reference import sample_clip_reference
-from kdphys.report import NOT_A_MEDICAL_DEVICE, build_report, write_report
+from kdphys.signal.quality import QualitySettings
+from kdphys.data.reference import sample_clip_reference
+from kdphys.explain.report import NOT_A_MEDICAL_DEVICE, build_report, write_report
 
 
 def _text(pdf) -> tuple[str, PdfReader]:

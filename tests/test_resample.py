@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kdphys.resample import UniformResampler
+from kdphys.pipeline.resample import UniformResampler
 
 
 def _run(times, values, fps=30.0, max_gap_s=0.5):

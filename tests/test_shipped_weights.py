@@ -9,8 +9,8 @@ import pytest
 
 from kdphys import paths
 from kdphys.face import FaceTracker, TrackerSettings
-from kdphys.video import iter_frames
-from kdphys.weights import verify
+from kdphys.io.video import iter_frames
+from kdphys.models.checkpoints import verify
 
 SHIPPED = ("teacher.pt", "student.pt", "student-nokd.pt", "student.onnx", "face_landmarker.task")
 

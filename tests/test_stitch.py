@@ -3,7 +3,7 @@
 import numpy as np
 
 from kdphys.methods.base import BVPMethod
-from kdphys.stitch import SegmentedRunner
+from kdphys.pipeline.segments import SegmentedRunner
 
 
 class MeanGreen(BVPMethod):

@@ -9,8 +9,8 @@ import pytest
 
 from kdphys.data.synthetic import (GREEN_PULSE_FRACTION, SyntheticConfig, generate_clip, iter_frames,
                                    iter_synthetic_frames, write_clip)
-from kdphys.data.synthetic_pulse import beat_shape
-from kdphys.data.synthetic_subject import FACE_OVAL_IDX
+from kdphys.data.synthetic.pulse import beat_shape
+from kdphys.data.synthetic.subject import FACE_OVAL_IDX
 from kdphys.face import LEFT_EYE_IDX, LIPS_IDX, RIGHT_EYE_IDX
 from kdphys.signal import hr_from_spectrum
 
@@ -59,8 +59,8 @@ def test_pulse_rgb_sets_the_colour_signature_and_training_sets_jitter_it():
     assert red_heavy[0] / red_heavy[1] == pytest.approx(1.5, rel=0.15)     # rounding to uint8 blurs it a bit
     assert red_heavy[2] / red_heavy[1] == pytest.approx(0.2, abs=0.1)
 
-    from kdphys.config import SyntheticSetConfig
-    from kdphys.synthetic_sets import draw_clip_settings
+    from kdphys.training.config import SyntheticSetConfig
+    from kdphys.data.synthetic.sets import draw_clip_settings
     plain = [draw_clip_settings(np.random.default_rng(0), SyntheticSetConfig(), 1) for _ in range(2)]
     jittered = [draw_clip_settings(rng, SyntheticSetConfig(pulse_rgb_jitter=0.3), 1)
                 for rng in [np.random.default_rng(0)] for _ in range(20)]
@@ -162,7 +162,7 @@ def test_settings_out_of_range_say_what_to_do():
 
 
 def test_write_clip_files_parse(tmp_path):
-    from kdphys.video import read_video
+    from kdphys.io.video import read_video
 
     cfg = SyntheticConfig(hr_bpm=66, duration_s=1.0, size=SMALL, seed=9)
     clip = generate_clip(cfg)
@@ -191,8 +191,8 @@ def test_sets_written_before_pulse_rgb_jitter_keep_their_fingerprint():
     import dataclasses
     import hashlib
 
-    from kdphys.config import SyntheticSetConfig
-    from kdphys.synthetic_sets import set_config_dict, set_fingerprint
+    from kdphys.training.config import SyntheticSetConfig
+    from kdphys.data.synthetic.sets import set_config_dict, set_fingerprint
 
     cfg = SyntheticSetConfig(n_train=3)
     older = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "pulse_rgb_jitter"}

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from kdphys.data.synthetic import SyntheticConfig, generate_clip
-from kdphys.engine import Engine, EngineSettings
-from kdphys.live import LiveSession
+from kdphys.pipeline.engine import Engine, EngineSettings
+from kdphys.pipeline.live import LiveSession
 
 HR_BPM = 78.0
 DROP_FRACTION = 0.10

@@ -1,6 +1,6 @@
 """Training: config loading, student learning on configs/tiny.yaml, distillation + resume, and DDP on 2 CPU processes.
 
-The tiny synthetic set (clips -> kdphys.extract recordings, cached) is built once per module and shared.
+The tiny synthetic set (clips -> kdphys.pipeline.extract recordings, cached) is built once per module and shared.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from kdphys.config import ConfigError, load_config
+from kdphys.training.config import ConfigError, load_config
 from kdphys.paths import REPO_ROOT
 
 TINY = REPO_ROOT / "configs" / "tiny.yaml"
@@ -27,10 +27,10 @@ def tiny_config(tmp_root, out_name: str, *overrides: str):
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory):
     """The tiny synthetic set and its extraction cache, built once."""
-    from kdphys.train import training_recordings
+    from kdphys.training.data import prepare
 
     root = tmp_path_factory.mktemp("tiny")
-    groups, val = training_recordings(tiny_config(root, "unused").data, progress=False)
+    groups, val = prepare(tiny_config(root, "unused").data, progress=False)
     assert len(groups["synthetic"][1]) == 6 and len(val) == 3
     return root
 
@@ -54,7 +54,7 @@ def test_config_files_load_and_unknown_keys_are_refused(tmp_path):
 
 
 def test_student_training_lowers_validation_loss_and_mae(tiny_root):
-    from kdphys.train import train
+    from kdphys.training.loop import train
 
     torch.set_num_threads(2)
     cfg = tiny_config(tiny_root, "student", "mode=student")
@@ -75,7 +75,7 @@ def test_student_training_lowers_validation_loss_and_mae(tiny_root):
 
 def test_distillation_lowers_validation_mae_below_the_untrained_student(tiny_root):
     """The issue's check, on the tiny CI config: teacher (3 epochs), then distillation with it frozen."""
-    from kdphys.train import train
+    from kdphys.training.loop import train
 
     torch.set_num_threads(2)
     teacher = train(tiny_config(tiny_root, "kd-teacher", "mode=teacher", "epochs=3"))
@@ -86,7 +86,7 @@ def test_distillation_lowers_validation_mae_below_the_untrained_student(tiny_roo
 
 
 def test_distill_uses_teacher_and_resumes(tiny_root):
-    from kdphys.train import train
+    from kdphys.training.loop import train
 
     torch.set_num_threads(2)
     teacher = train(tiny_config(tiny_root, "teacher", "mode=teacher", "epochs=1", "max_steps_per_epoch=2"))
@@ -112,7 +112,7 @@ def _ddp_worker(rank: int, world: int, port: int, cfg, out_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(world))
     torch.set_num_threads(1)
-    from kdphys.train import cleanup_distributed, train
+    from kdphys.training.loop import cleanup_distributed, train
 
     result = train(cfg)
     torch.save({"state": result.model.state_dict(), "rank": rank, "history": len(result.history)},
@@ -142,14 +142,14 @@ def test_ddp_two_cpu_processes_agree(tiny_root, tmp_path):
     saved = torch.load(tiny_root / "ddp" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(saved[k], v) for k, v in ranks[0]["state"].items())
     torch.manual_seed(cfg.seed)
-    from kdphys.train import build_model
+    from kdphys.training.loop import build_model
     untrained = build_model("student", {}).state_dict()
     assert any(not torch.equal(untrained[k], v) for k, v in ranks[0]["state"].items() if v.is_floating_point())
 
 
 def test_cosine_schedule_runs_from_lr_to_its_floor_and_constant_stays():
-    from kdphys.config import OptimConfig
-    from kdphys.train import epoch_lr
+    from kdphys.training.config import OptimConfig
+    from kdphys.training.loop import epoch_lr
 
     cosine = OptimConfig(lr=1e-3, schedule="cosine", min_lr_fraction=0.1)
     rates = [epoch_lr(cosine, epoch, 5) for epoch in range(1, 6)]

@@ -1,4 +1,4 @@
-"""Tests for kdphys.video: containers/codecs, timestamps, rotation, VFR, uploads, bad files."""
+"""Tests for kdphys.io.video: containers/codecs, timestamps, rotation, VFR, uploads, bad files."""
 
 import inspect
 import io
@@ -10,17 +10,8 @@ import pytest
 
 from kdphys import paths
 from kdphys.errors import VideoError
-from kdphys.video import (
-    MIN_VIDEO_FRAMES,
-    Frame,
-    available_write_codecs,
-    is_variable_frame_rate,
-    iter_frames,
-    probe,
-    read_video,
-    resample_uniform,
-    write_video,
-)
+from kdphys.io.video import MIN_VIDEO_FRAMES, Frame, is_variable_frame_rate, iter_frames, probe, read_video
+from kdphys.io.write import available_write_codecs, write_video
 
 W, H = 64, 48
 
@@ -241,7 +232,12 @@ def test_variable_frame_rate_detected_and_resampled(tmp_path, ext, codec):
     np.testing.assert_allclose(t_s, t_written, atol=1.5e-3)
 
     trace = rgb.mean(axis=(1, 2))  # (N, 3) mean colour per frame
-    uniform, grid_t_s = resample_uniform(trace, t_s, fps=30.0)
+    from kdphys.pipeline.resample import UniformResampler   # the one resampler (the engine's)
+
+    resampler = UniformResampler(30.0)
+    samples = [g for t, v in zip(t_s, trace) for g in resampler.push(float(t), v)]
+    grid_t_s = np.array([g.t_s for g in samples])
+    uniform = np.array([g.value for g in samples])
     assert uniform.shape == (len(grid_t_s), 3)
     np.testing.assert_allclose(np.diff(grid_t_s), 1 / 30.0, atol=1e-9)
     assert grid_t_s[0] == 0.0 and grid_t_s[-1] <= t_s[-1] + 1e-9
@@ -255,31 +251,6 @@ def test_constant_rate_not_flagged_as_vfr():
     gap = np.delete(np.arange(50) / 30.0, 20)
     assert is_variable_frame_rate(gap)
     assert is_variable_frame_rate(np.array([0.0, 0.1, 0.1, 0.2]))
-
-
-def test_resample_uniform_sorts_and_merges_duplicates():
-    t_s = np.array([0.0, 0.2, 0.1, 0.1, 0.3, np.nan])
-    values = np.array([0.0, 0.4, 0.1, 0.3, 0.6, 99.0])  # 2 * t; the duplicates at 0.1 average to 0.2
-    out, grid = resample_uniform(values, t_s, fps=20.0)
-    np.testing.assert_allclose(grid, np.arange(7) * 0.05)
-    np.testing.assert_allclose(out, 2 * grid, atol=1e-12)
-
-
-def test_resample_uniform_nd_values_and_dtype():
-    t_s = np.array([0.0, 0.03, 0.08, 0.1])
-    crops = np.zeros((4, 2, 2, 3), np.uint8) + (t_s * 1000).astype(np.uint8)[:, None, None, None]
-    out, grid = resample_uniform(crops, t_s, fps=50.0)
-    assert out.shape == (6, 2, 2, 3) and out.dtype == np.float64
-    np.testing.assert_allclose(out[:, 0, 0, 0], grid * 1000, atol=1e-9)
-    out32, _ = resample_uniform(crops.astype(np.float32), t_s, fps=50.0)
-    assert out32.dtype == np.float32
-    with pytest.raises(ValueError):
-        resample_uniform(crops, t_s[:3], fps=50.0)
-    with pytest.raises(ValueError):
-        resample_uniform(crops, t_s, fps=0.0)
-
-
-# --------------------------------------------------------------------------------- uploads
 
 
 def test_bytesio_and_bytes_input(tmp_path):
@@ -376,7 +347,7 @@ def test_truncated_file_yields_its_frames_and_warns(tmp_path, caplog, ext, codec
     good = write_video(tmp_path / f"full.{ext}", ramp_frames(n), fps=30.0, codec=codec)
     cut = tmp_path / f"cut.{ext}"
     cut.write_bytes(good.read_bytes()[: int(good.stat().st_size * 0.6)])
-    with caplog.at_level(logging.WARNING, logger="kdphys.video"):
+    with caplog.at_level(logging.WARNING, logger="kdphys.io.video"):
         frames = list(iter_frames(cut))
     assert MIN_VIDEO_FRAMES <= len(frames) < n
     t_s = np.array([f.t_s for f in frames])  # true times: a frame that lost its reference is skipped

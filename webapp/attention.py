@@ -1,13 +1,13 @@
 """The "where the models look" panel: the teacher's and the student's attention over the face, shared by
 the Analyze and the Teacher vs student pages. Maps and pictures come from kdphys.explain and
-kdphys.attention_view; this module only lays them out.
+kdphys.explain.attention_view; this module only lays them out.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from kdphys.attention_view import animation_gif, colour_scale, layer_label, over_face
+from kdphys.explain.attention_view import animation_gif, colour_scale, layer_label, over_face
 from kdphys.explain import attention_comparison
 from webapp import ui
 
@@ -21,7 +21,7 @@ def attention_panel(keyframes, state: dict, key: str) -> None:
     and an animation over the whole video.
 
     Args:
-        keyframes: AnalysisResult.keyframes (kdphys.engine.Keyframe list).
+        keyframes: AnalysisResult.keyframes (kdphys.pipeline.engine.Keyframe list).
         state: a dict in session_state that keeps the computed maps and animations for this result.
         key: prefix of the widget keys (one panel per page).
     """

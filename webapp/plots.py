@@ -99,7 +99,7 @@ def spectrum(freqs_hz: np.ndarray, power: np.ndarray, peak_hz: float | None = No
 def bland_altman(est_bpm: np.ndarray, ref_bpm: np.ndarray, bias: float, loa_low: float, loa_high: float,
                  title: str = "Bland–Altman: video minus reference") -> go.Figure:
     """Differences est - ref against means, with the bias and the 95% limits of agreement as lines whose
-    labels sit inside the plot (values from kdphys.metrics)."""
+    labels sit inside the plot (values from kdphys.evaluation.metrics)."""
     est, ref = np.asarray(est_bpm, float), np.asarray(ref_bpm, float)
     fig = go.Figure(go.Scatter(x=(est + ref) / 2, y=est - ref, mode="markers", name="10 s windows",
                                marker=dict(color=BLUE, size=9)))

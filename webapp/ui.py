@@ -53,7 +53,7 @@ def hr_badge(reading, label: str = "Heart rate", n_windows: int | None = None, d
     "no reading: <reason>".
 
     Args:
-        reading: kdphys.quality.HrReading. n_windows: windows of the recording (for "4 of 11 windows").
+        reading: kdphys.signal.quality.HrReading. n_windows: windows of the recording (for "4 of 11 windows").
         details: also the quality in words and the measurements behind it (an expander).
     """
     if reading.hr_bpm is None:
@@ -109,7 +109,7 @@ def analysis_downloads(result, source: str, comparison=None) -> list[Download]:
     """What the analyze page offers: the per-window CSV and the per-sample waveform CSV (built in a private
     temporary folder deleted at once; no heart rate where the gate refused one), the JSON summary and the
     PDF report (made when asked for)."""
-    from kdphys.report import build_report
+    from kdphys.explain.report import build_report
 
     stem = Path(source).stem or "video"
     with tempfile.TemporaryDirectory(prefix="kdphys-") as tmp:   # private (0700), removed on exit

@@ -1,7 +1,7 @@
 """Inputs of the benchmark, built once and cached under ``bench_dir()`` (a temp folder):
 
 - ``long_video(seconds)``: the real clip (kdphys.paths.SAMPLE_VIDEO, 640x480, 30 fps, 20 s) looped with
-  increasing timestamps. The 60 s video is re-encoded with kdphys.video.write_video (H.264, crf 18);
+  increasing timestamps. The 60 s video is re-encoded with kdphys.io.video.write_video (H.264, crf 18);
   longer ones (10 min) are that 60 s file's packets remuxed end to end with shifted timestamps (no
   decoding, no re-encoding, nothing held in memory).
 - ``face_crops(video)``: FaceTracker crops (N, S, S, 3) uint8 (S = the shipped student's input size, cut
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kdphys.paths import SAMPLE_VIDEO
-from kdphys.reference import sample_clip_hr_bpm
+from kdphys.data.reference import sample_clip_hr_bpm
 
 #: H.264 quality of the looped 60 s video (18 = visually lossless; keeps the pulse).
 LONG_VIDEO_CRF = 18
@@ -47,7 +47,7 @@ def _stamp(path: Path) -> str:
 
 def looped_frames(source: Path, seconds: float, fps: float = 30.0):
     """Frames (H, W, 3) uint8 of ``source`` decoded again and again until ``seconds`` * fps frames."""
-    from kdphys.video import iter_frames
+    from kdphys.io.video import iter_frames
 
     n_wanted = int(round(seconds * fps))
     n = 0
@@ -61,7 +61,7 @@ def looped_frames(source: Path, seconds: float, fps: float = 30.0):
 
 def long_video(seconds: float, source: Path = SAMPLE_VIDEO, fps: float = 30.0) -> Path:
     """A ``seconds`` long 30 fps 640x480 H.264 .mp4 made of the looped real clip (cached)."""
-    from kdphys.video import write_video
+    from kdphys.io.write import write_video
 
     minute = bench_dir() / f"loop60_{_stamp(source)}.mp4"
     if not minute.is_file():
@@ -169,7 +169,7 @@ def face_crops(video: Path = SAMPLE_VIDEO, hr_bpm: float | None = None, max_fram
                crop_size: int | None = None) -> CropSet:
     """Crops and trace of every frame of ``video`` (cached by path, size, mtime and crop settings);
     crop_size None = ``model_crop_size()``."""
-    from kdphys.video import iter_frames
+    from kdphys.io.video import iter_frames
 
     crop_size = crop_size or model_crop_size()
     tag = f"_{max_frames}" if max_frames else ""

@@ -69,9 +69,9 @@ def preload_modules() -> None:
     import torch  # noqa: F401
     from torch.utils import flop_counter  # noqa: F401
 
-    import kdphys.analysis  # noqa: F401
-    import kdphys.engine  # noqa: F401
-    import kdphys.live  # noqa: F401
+    import kdphys.pipeline.upload  # noqa: F401
+    import kdphys.pipeline.engine  # noqa: F401
+    import kdphys.pipeline.live  # noqa: F401
     import kdphys.methods.neural  # noqa: F401
     import kdphys.signal  # noqa: F401
 
@@ -90,8 +90,8 @@ def shipped_torch(kind: str):
 
     path = WEIGHTS_DIR / f"{kind}.pt"
     if path.is_file():
-        from kdphys.methods.neural import load_torch_model
-        return load_torch_model(path, kind)[0], "trained", str(path.relative_to(WEIGHTS_DIR.parent))
+        from kdphys.models.checkpoints import load_model
+        return load_model(path, kind).model, "trained", str(path.relative_to(WEIGHTS_DIR.parent))
     import torch
     torch.manual_seed(0)
     cls = Student if kind == "student" else Teacher
@@ -110,21 +110,21 @@ def student_onnx() -> tuple[Path, str, str]:
     """(path of the student step graph, "trained"/"untrained", where it came from).
 
     weights/student.onnx when present; else the torch student (trained or not) exported with
-    kdphys.export to the bench cache (re-exported when the model or export code changes)."""
+    kdphys.models.export to the bench cache (re-exported when the model or export code changes)."""
     path = WEIGHTS_DIR / "student.onnx"
     if path.is_file():
         return path, "trained", "weights/student.onnx"
-    import kdphys.export
+    import kdphys.models.export
     import kdphys.models.student
-    from kdphys.export import export_student
+    from kdphys.models.export import export_student
 
     model, state, source = student_torch()
-    out = bench_dir() / f"student_{state}_{_source_hash(kdphys.models.student, kdphys.export)}.onnx"
+    out = bench_dir() / f"student_{state}_{_source_hash(kdphys.models.student, kdphys.models.export)}.onnx"
     if state == "trained":
         out = bench_dir() / f"student_trained_{_stamp_file(WEIGHTS_DIR / 'student.pt')}.onnx"
     if not out.is_file():
         export_student(model, out)
-    return out, state, f"{source} exported by kdphys.export to {out}"
+    return out, state, f"{source} exported by kdphys.models.export to {out}"
 
 
 def _stamp_file(path: Path) -> str:
@@ -174,8 +174,8 @@ def crop_size_of(weights_name: str, kind: str) -> int:
     path = WEIGHTS_DIR / weights_name
     if not path.is_file():
         return 72
-    from kdphys.methods.neural import load_torch_model
-    return load_torch_model(path, kind)[1]
+    from kdphys.models.checkpoints import load_model
+    return load_model(path, kind).crop_size
 
 
 def params_and_macs() -> dict:
@@ -205,7 +205,7 @@ def hr_bpm(bvp: np.ndarray, fps: float) -> float | None:
 
 def method_bvp(method, crop_set: CropSet) -> np.ndarray:
     """Whole-clip BVP of a method on a crop set (trace for POS, crops for neural ones)."""
-    from kdphys.engine import fill_gaps
+    from kdphys.pipeline.engine import fill_gaps
 
     if method.input_kind == "trace":
         return method.bvp(fill_gaps(crop_set.trace), crop_set.fps)
@@ -254,7 +254,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     n = min(n_frames, len(crop_set.crops))
     crops = crop_set.crops[:n]
     if name == "pos":
-        from kdphys.engine import fill_gaps
+        from kdphys.pipeline.engine import fill_gaps
         trace = fill_gaps(crop_set.trace[:n])
 
         def run(k):
@@ -302,8 +302,8 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
 # ------------------------------------------------------------------------------------------- pipelines
 def _engine(name: str, keep_all: bool, onnx_path: str | None = None, landmarkers: int = 1):
     """The engine as the app builds it: ``keep_all`` and ``landmarkers`` as for an upload
-    (``kdphys.analysis.upload_landmarkers()``) or for the live page (False, 1)."""
-    from kdphys.engine import Engine, EngineSettings
+    (``kdphys.pipeline.upload.upload_landmarkers()``) or for the live page (False, 1)."""
+    from kdphys.pipeline.engine import Engine, EngineSettings
 
     method, state, source = build_method(name, onnx_path)
     engine = Engine(EngineSettings(method=name), method=method, keep_all=keep_all, landmarkers=landmarkers)
@@ -313,7 +313,7 @@ def _engine(name: str, keep_all: bool, onnx_path: str | None = None, landmarkers
 def _warm(engine, video: Path) -> None:
     """One landmarker call and one short model run, the way the engine runs it, before timing (first
     calls allocate)."""
-    from kdphys.video import iter_frames
+    from kdphys.io.video import iter_frames
 
     frame = next(iter(iter_frames(video)))
     detector = engine.tracker.detector
@@ -331,8 +331,8 @@ def live_pipeline(video: str, name: str = "student-onnx", max_frames: int | None
     the student's 128-frame segments as they fill), draw+other (rest of process()), reading (status(),
     which also runs the student's open segment).
     """
-    from kdphys.live import LiveSession
-    from kdphys.video import iter_frames
+    from kdphys.pipeline.live import LiveSession
+    from kdphys.io.video import iter_frames
 
     preload_modules()
     engine, state, source = _engine(name, keep_all=False, onnx_path=onnx_path)
@@ -385,7 +385,7 @@ def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None,
     it may use, the landmarkers, per-stage seconds from the median run, HR, peak RSS of this process during
     the analyses (VmHWM, reset after each run's loading; the highest) and the largest rise of a run over
     the RSS after its loading (ru_maxrss where VmHWM cannot be reset)."""
-    from kdphys.analysis import analyze_video, upload_landmarkers, usable_cores
+    from kdphys.pipeline.upload import analyze_video, upload_landmarkers, usable_cores
 
     preload_modules()
     landmarkers = upload_landmarkers()

@@ -205,7 +205,7 @@ def pipeline_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
         s = r["stages_ms"]
         t.add(name, r["frames"], r["fps"], s["decode"], s["face"], s["model"], s["draw+other"], s["reading"],
               r["fps"] >= TARGET_LIVE_FPS)
-    t.notes.append("Frames go through kdphys.live.LiveSession.process as fast as they decode (one thread); the "
+    t.notes.append("Frames go through kdphys.pipeline.live.LiveSession.process as fast as they decode (one thread); the "
                    "HR, quality gate and waveform (LiveSession.status) are recomputed once per second of video. "
                    "Stage times are ms per frame (reading: its cost spread over all frames); face = MediaPipe "
                    "landmarker every 5th frame + skin mean + crop.")
@@ -243,7 +243,7 @@ def upload_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
               r["x_realtime"] >= TARGET_UPLOAD_X_REALTIME)
     cores = next((r["cores"] for r in results.values() if not _err(r)), None)
     t.notes.append(f"Video: the real clip looped to {settings.upload_s:.0f} s ({video}). "
-                   "kdphys.analysis.analyze_video with an engine built beforehand as analyze_video builds it "
+                   "kdphys.pipeline.upload.analyze_video with an engine built beforehand as analyze_video builds it "
                    "(landmarkers working ahead of the tracker on their own threads, lazy RGB frames; landmarkers "
                    "and model loaded and warmed up outside the timing), "
                    f"{settings.upload_repeats} runs per model, each with a fresh engine: wall s, x real time and "

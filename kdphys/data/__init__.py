@@ -3,7 +3,7 @@
     from kdphys.data import get_dataset
     ds = get_dataset("pure", "/data/PURE")              # RppgDataset; ds.records() -> [VideoRecord]
 
-Each loader's module docstring gives its exact on-disk format. Training clips: kdphys.extract (the app's
+Each loader's module docstring gives its exact on-disk format. Training clips: kdphys.pipeline.extract (the app's
 engine on each record) and kdphys.data.windows.
 """
 

@@ -7,7 +7,7 @@ A loader (ubfc_rppg, pure, mmpd, folder) only parses its on-disk format into ``V
 * the reference waveform ``bvp`` with its times ``bvp_t_s`` on the same clock as the frames
   (first frame = 0 s).
 
-Everything after that is shared: ``kdphys.extract`` runs a record's frames through the app's engine (face
+Everything after that is shared: ``kdphys.pipeline.extract`` runs a record's frames through the app's engine (face
 tracking, skin crops, resampling of the true frame times onto a uniform grid, the BVP at the grid times),
 and ``kdphys.data.windows`` cuts training clips from the result.
 
@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class FrameSource(ABC):
 
 
 class VideoFileSource(FrameSource):
-    """Frames of a video file, decoded one at a time by ``kdphys.video.iter_frames`` (times from the container)."""
+    """Frames of a video file, decoded one at a time by ``kdphys.io.video.iter_frames`` (times from the container)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -69,7 +69,7 @@ class VideoFileSource(FrameSource):
 
     def _probe(self):
         if self._info is None:
-            from kdphys.video import probe
+            from kdphys.io.video import probe
             self._info = probe(self.path)
         return self._info
 
@@ -82,7 +82,7 @@ class VideoFileSource(FrameSource):
         return int(self._probe().n_frames)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, float]]:
-        from kdphys.video import iter_frames
+        from kdphys.io.video import iter_frames
         for frame in iter_frames(self.path):
             yield frame.rgb, float(frame.t_s)
 

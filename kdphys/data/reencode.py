@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 
 from kdphys.data.base import VideoFileSource, VideoRecord
+from kdphys.errors import NotPrepared
 
 
 def reencode_video(src: Path, dst: Path, bitrate: float, codec: str = "libx264") -> Path:
@@ -41,15 +42,18 @@ def reencode_video(src: Path, dst: Path, bitrate: float, codec: str = "libx264")
     return dst
 
 
-def reencoded(record: VideoRecord, bitrate: float, cache_dir: str | Path, codec: str = "libx264") -> VideoRecord:
+def reencoded(record: VideoRecord, bitrate: float, cache_dir: str | Path, codec: str = "libx264",
+              write: bool = True) -> VideoRecord:
     """The record with its video re-encoded at ``bitrate`` (cached by source path, size, mtime, codec and
-    bitrate); record_id gains "@<kbit/s>k"."""
+    bitrate); record_id gains "@<kbit/s>k". ``write=False``: NotPrepared when the copy is not there."""
     src = Path(record.video_path)
     stat = src.stat()
     key = hashlib.sha1(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{codec}|{int(bitrate)}".encode()
                        ).hexdigest()[:12]
     dst = Path(cache_dir) / f"{record.subject_id}-{src.stem}-{int(bitrate) // 1000}k-{key}.mkv"
     if not dst.is_file():
+        if not write:
+            raise NotPrepared(f"The {int(bitrate) // 1000} kbit/s copy of {src} is not in {cache_dir}.")
         reencode_video(src, dst, bitrate, codec)
     return dataclasses.replace(record, video_path=dst, source=VideoFileSource(dst),
                                record_id=f"{record.record_id}@{int(bitrate) // 1000}k")

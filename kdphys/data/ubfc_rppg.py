@@ -18,7 +18,7 @@ one of the two layouts of the release:
       timestamp (ms), heart rate (bpm), SpO2 (%), PPG waveform (arbitrary units)
 
 Videos are 640x480, 8-bit RGB, about 30 fps (uncompressed/lossless in the release); they are read with
-``kdphys.video.iter_frames`` and their frame times come from the container.
+``kdphys.io.video.iter_frames`` and their frame times come from the container.
 
 Alignment: the oximeter was recorded together with the video, so the first ground-truth timestamp is
 taken as the first frame: ``bvp_t_s = t - t[0]`` (DATASET_1: milliseconds / 1000).

@@ -1,4 +1,4 @@
-"""Training clips cut from whole recordings (kdphys.extract), with the augmentations real video needs.
+"""Training clips cut from whole recordings (kdphys.pipeline.extract), with the augmentations real video needs.
 
     train = TrainWindows(groups, chunk_len=128, fps=30.0, augment=AugmentConfig(), clips_per_epoch=256)
     clips, bvp = train[0]          # (T, 3, S, S) float32 in [0, 1], (T,) float32 z-scored
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from kdphys.extract import VideoSignals
+from kdphys.pipeline.extract import VideoSignals
 
 
 @dataclass
@@ -58,9 +58,9 @@ class Recording:
 
 def make_recording(signals: VideoSignals, record_id: str, subject_id: str, fps: float = 30.0) -> Recording:
     """A Recording from extracted signals; its heart-rate curve comes from the reference's beats in 10 s
-    windows every second (kdphys.reference.window_hr_from_beats), held at the ends."""
-    from kdphys.hr_track import TrackSettings, window_slices
-    from kdphys.reference import window_hr_from_beats
+    windows every second (kdphys.data.reference.window_hr_from_beats), held at the ends."""
+    from kdphys.signal.hr_track import TrackSettings, window_slices
+    from kdphys.data.reference import window_hr_from_beats
     from kdphys.signal import preprocess
 
     bvp = np.asarray(signals.bvp_ref, np.float64)

@@ -1,6 +1,6 @@
 """Neural rPPG methods behind the BVPMethod interface: the torch Teacher/Student or the student's ONNX graph.
 
-    method = NeuralMethod.from_file("weights/student.onnx")     # or a .pt checkpoint of kdphys.train
+    method = NeuralMethod.from_file("weights/student.onnx")     # or a .pt checkpoint of kdphys.training.loop
     bvp = method.bvp(crops, fps=30.0)           # crops (n_frames, S, S, 3) uint8 RGB -> (n_frames,)
     stream = method.open_stream()               # StudentMethod only: stream.step(crop) -> float per frame
 
@@ -20,19 +20,17 @@ weights/student.pt), "student-torch" (weights/student.pt), "teacher" (weights/te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from kdphys.errors import WeightsError
 from kdphys.methods import register_method
 from kdphys.methods.base import BVPMethod
+from kdphys.models.checkpoints import LEGACY_SKIN_REGION, load_model
 from kdphys.signal import znorm
 from kdphys.paths import WEIGHTS_DIR
 
 MODEL_FPS = 30.0
-#: Skin region of models saved before the region was recorded (kdphys.face.SKIN_REGIONS).
-LEGACY_SKIN_REGION = "forehead_cheeks"
 
 
 def _to_float_frames(crops: np.ndarray, crop_size: int) -> np.ndarray:
@@ -75,7 +73,7 @@ class NeuralMethod(BVPMethod):
 
     Args:
         model: a kdphys.models Teacher or Student (put in eval mode here), or None with ``onnx_path``.
-        onnx_path: a student streaming graph written by kdphys.export (frame + state -> bvp + state).
+        onnx_path: a student streaming graph written by kdphys.models.export (frame + state -> bvp + state).
         name: method name shown in tables and the app.
         crop_size: face-crop side the model was trained on, pixels.
         skin_region: the skin its crops show (``kdphys.face.SKIN_REGIONS``): what it was trained on. Models
@@ -109,7 +107,7 @@ class NeuralMethod(BVPMethod):
     # ----------------------------------------------------------------------------------- loading
     @classmethod
     def from_file(cls, path: str | Path, kind: str | None = None, **kw) -> NeuralMethod:
-        """From a .onnx student graph, a training checkpoint (.pt from kdphys.train) or a bare state dict
+        """From a .onnx student graph, a training checkpoint (.pt from kdphys.training.loop) or a bare state dict
         (then ``kind`` "student"/"teacher" says which model, with default settings)."""
         path = Path(path)
         if not path.is_file():
@@ -117,7 +115,7 @@ class NeuralMethod(BVPMethod):
                                "point to an existing .pt/.onnx file.")
         if path.suffix.lower() == ".onnx":
             return StudentMethod(onnx_path=path, **kw)
-        loaded = load_torch_model(path, kind)
+        loaded = load_model(path, kind)
         cls = StudentMethod if type(loaded.model).__name__ == "Student" else NeuralMethod
         method = cls(model=loaded.model, crop_size=kw.pop("crop_size", loaded.crop_size),
                      skin_region=kw.pop("skin_region", loaded.skin_region), **kw)
@@ -229,7 +227,7 @@ def _onnx_session(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"ONNX model {path} not found. Export it with: python -m kdphys export.")
-    from kdphys.weights import verify
+    from kdphys.models.checkpoints import verify
 
     verify(path)                                     # checksum against weights/SHA256SUMS
     options = ort.SessionOptions()
@@ -238,42 +236,6 @@ def _onnx_session(path: str | Path):
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
         raise WeightsError(f"{path} is not a loadable ONNX model ({err}). Re-export it: python -m kdphys export.") from err
-
-
-class LoadedModel(NamedTuple):
-    """A model read from a file: the torch module (eval mode), its crop side (pixels) and skin region."""
-
-    model: object
-    crop_size: int
-    skin_region: str
-
-
-def load_torch_model(path: str | Path, kind: str | None = None) -> LoadedModel:
-    """The model from a training checkpoint or a bare state dict (weights_only), with the crop size and skin
-    region it was trained on (72 and "forehead_cheeks" where the file does not say)."""
-    from kdphys.models import Student, StudentConfig, Teacher, TeacherConfig
-    from kdphys.weights import load_torch
-
-    ckpt = load_torch(path, map_location="cpu")     # checksum (weights/SHA256SUMS) + weights_only=True
-    crop_size, skin_region = 72, LEGACY_SKIN_REGION
-    if isinstance(ckpt, dict) and "model" in ckpt and "kind" in ckpt:     # a kdphys.train checkpoint
-        kind, kwargs, state = ckpt["kind"], dict(ckpt.get("model_kwargs") or {}), ckpt["model"]
-        data = ckpt.get("config", {}).get("data", {})
-        crop_size = int(data.get("crop_size", 72))
-        skin_region = str(data.get("skin_region", LEGACY_SKIN_REGION))
-    else:
-        if kind not in ("student", "teacher"):
-            raise WeightsError(f"{path} is a bare state dict: say whether it is a 'student' or a 'teacher'.")
-        kwargs, state = {}, ckpt
-    for key, value in list(kwargs.items()):
-        if isinstance(value, list):
-            kwargs[key] = tuple(value)
-    model = Student(StudentConfig(**kwargs)) if kind == "student" else Teacher(TeacherConfig(**kwargs))
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise WeightsError(f"{path} does not match the {kind} architecture ({err}).") from err
-    return LoadedModel(model.eval(), crop_size, skin_region)
 
 
 def _student(**kw) -> NeuralMethod:

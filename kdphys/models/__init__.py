@@ -1,7 +1,7 @@
 """Neural rPPG models: the 3D-CNN teacher, the causal 2D-CNN student, and their attention maps.
 
 One input layout for both models: clips (B, T, 3, H, W) float32 RGB in [0, 1], T frames at 30 fps,
-H = W = crop size (72). Both return :class:`ModelOutput`.
+H = W = crop size (36 for the shipped weights; any size >= 32 runs). Both return :class:`ModelOutput`.
 
     from kdphys.models import Student, Teacher
     out = Student().eval()(clips)        # out.bvp (B, T); out.features {"s0".."s3": (B, T, C, H', W')}

@@ -1,4 +1,4 @@
-"""Analyze a video: upload (or the sample clip) -> kdphys.analysis.analyze_video -> HR, plots, downloads.
+"""Analyze a video: upload (or the sample clip) -> kdphys.pipeline.upload.analyze_video -> HR, plots, downloads.
 
 Uploaded bytes are analysed from memory (io.BytesIO); nothing is written to disk except the CSV exports,
 which go through a private temporary directory that is deleted at once (webapp/ui.analysis_downloads).
@@ -22,11 +22,11 @@ if PagesManager.uses_pages_directory:
     st.stop()
 
 from kdphys import paths
-from kdphys.analysis import analyze_video
-from kdphys.engine import EngineSettings
+from kdphys.pipeline.upload import analyze_video
+from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import (compare_with_reference, count_beats, default_method, model_status, on_video_clock,
                             sample_reference_started_before_s)
-from kdphys.reference import load_reference_csv
+from kdphys.data.reference import load_reference_csv
 from webapp import plots, ui
 from webapp.attention import attention_panel
 

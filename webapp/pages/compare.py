@@ -23,8 +23,8 @@ if PagesManager.uses_pages_directory:
     st.stop()
 
 from kdphys import paths
-from kdphys.analysis import analyze_video
-from kdphys.engine import EngineSettings
+from kdphys.pipeline.upload import analyze_video
+from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import model_status, parameter_count
 from webapp import plots, ui
 from webapp.attention import attention_panel

@@ -1,4 +1,4 @@
-"""Live webcam: streamlit-webrtc frames -> a per-session kdphys.live.LiveSession -> rolling HR.
+"""Live webcam: streamlit-webrtc frames -> a per-session kdphys.pipeline.live.LiveSession -> rolling HR.
 
 Frames stay in memory: the callback converts each WebRTC frame to RGB, pushes it with its true
 timestamp into this browser session's engine and sends back the frame with the tracked ROI drawn on it.
@@ -26,8 +26,8 @@ import av
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from kdphys.explain import default_method, model_status
-from kdphys.live import LiveSession
-from kdphys.quality import no_reading
+from kdphys.pipeline.live import LiveSession
+from kdphys.signal.quality import no_reading
 from webapp import plots, ui
 from webapp.webrtc_codecs import prefer_video_codecs
 

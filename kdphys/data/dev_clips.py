@@ -1,0 +1,128 @@
+"""The real clips the team tunes and checks on, with their oximeter references, and what the app makes of them.
+
+    from kdphys.data.dev_clips import dev_clips, clip_signals
+    for clip in dev_clips():                     # UBFC-rPPG dev subjects (when present) + the sample clip
+        sig = clip_signals(clip, "pos")          # the app's engine on the video, cached in .cache/
+        ref_hr = clip.reference.hr_in_windows(sig.t_s, windows)
+
+The UBFC-rPPG subjects live outside the repository (``kdphys.paths.UBFC_DEV_DIR``, research terms: never
+committed or shipped); a clone without them has only the sample clip. The cache (``.cache/dev-signals``,
+git-ignored) holds per-sample floats made from the videos; its key covers the video file, the method and
+its weights, and the source of the extraction code, so a change to any of them recomputes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kdphys import paths
+from kdphys.data.reference import Reference, sample_clip_reference
+
+#: Source files whose code decides what the engine extracts from a video (part of the cache key).
+_EXTRACTION_SOURCES = ("face.py", "engine.py", "resample.py", "video.py", "lazy_rgb.py", "lookahead.py",
+                       "stitch.py", "methods/pos.py", "methods/chrom.py", "methods/green.py", "methods/_trace.py",
+                       "methods/neural.py")
+
+
+@dataclass(frozen=True)
+class DevClip:
+    """A real clip with a contact reference: name ("subject10", "sample"), video path, subject id, reference."""
+
+    name: str
+    video: Path
+    subject: str
+    reference: Reference
+
+
+@dataclass
+class ClipSignals:
+    """What the app's engine made of a clip: t_s (n,) grid times, s from the first frame; trace (n, 3) mean
+    skin R, G, B (NaN without a face); face (n,) bool; raw_bvp (n,) the method's BVP; fps (Hz)."""
+
+    t_s: np.ndarray
+    trace: np.ndarray
+    face: np.ndarray
+    raw_bvp: np.ndarray
+    fps: float
+
+
+def ubfc_dev_clips(root: Path | None = None) -> list[DevClip]:
+    """The UBFC-rPPG dev subjects under ``root`` (default ``paths.UBFC_DEV_DIR``); [] when it is absent."""
+    root = Path(root or paths.UBFC_DEV_DIR)
+    if not root.is_dir():
+        return []
+    from kdphys.data.ubfc_rppg import UBFCrPPG
+
+    clips = []
+    for rec in UBFCrPPG(root).records():
+        ref = Reference(t_s=np.asarray(rec.bvp_t_s, float), values=np.asarray(rec.bvp, float), kind="waveform")
+        clips.append(DevClip(name=str(rec.subject_id), video=Path(rec.video_path), subject=str(rec.subject_id),
+                             reference=ref))
+    return clips
+
+
+def sample_clip() -> DevClip:
+    """The shipped sample clip (PhysRecorder, MIT) with its finger-oximeter waveform."""
+    return DevClip(name="sample", video=paths.SAMPLE_VIDEO, subject="physrecorder-v01",
+                   reference=sample_clip_reference())
+
+
+def dev_clips(include_sample: bool = True) -> list[DevClip]:
+    """The UBFC-rPPG dev subjects found (sorted by subject) and, with ``include_sample``, the sample clip."""
+    return ubfc_dev_clips() + ([sample_clip()] if include_sample else [])
+
+
+def _source_digest() -> str:
+    h = hashlib.sha1()
+    for rel in _EXTRACTION_SOURCES:
+        path = Path(__file__).resolve().parent / rel
+        h.update(path.read_bytes() if path.is_file() else rel.encode())
+    return h.hexdigest()
+
+
+def _method_digest(method) -> str:
+    """The method's name and, for neural methods, its weights (file content, or the tensors)."""
+    h = hashlib.sha1(method.name.encode())
+    source = getattr(method, "source_path", None)
+    if source is not None and Path(source).is_file():
+        h.update(Path(source).read_bytes())
+    elif getattr(method, "model", None) is not None:
+        for tensor in method.model.state_dict().values():
+            h.update(tensor.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def clip_signals(clip: DevClip, method="pos", cache_dir: Path | None = None, refresh: bool = False) -> ClipSignals:
+    """The app's upload path (``analysis.analyze_video``) on a clip, cached.
+
+    Args:
+        clip: DevClip. method: a method name or a BVPMethod. cache_dir: where the .npz files go (default
+            ``paths.CACHE_DIR / "dev-signals"``; None keeps the default). refresh: recompute even if cached.
+    """
+    from kdphys.pipeline.upload import analyze_video, upload_landmarkers
+    from kdphys.pipeline.engine import Engine, EngineSettings
+    from kdphys.methods import get_method
+
+    method = get_method(method) if isinstance(method, str) else method
+    cache_dir = Path(cache_dir or paths.CACHE_DIR / "dev-signals")
+    stat = clip.video.stat()
+    key = hashlib.sha1(f"{clip.video.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_method_digest(method)}|"
+                       f"{_source_digest()}".encode()).hexdigest()[:16]
+    path = cache_dir / f"{clip.name}-{method.name}-{key}.npz"
+    if path.is_file() and not refresh:
+        with np.load(path) as z:
+            return ClipSignals(t_s=z["t_s"], trace=z["trace"], face=z["face"], raw_bvp=z["raw_bvp"],
+                               fps=float(z["fps"]))
+    engine = Engine(EngineSettings(method=method.name), method=method, keep_all=True, landmarkers=upload_landmarkers())
+    snap = analyze_video(clip.video, engine=engine).snapshot
+    engine.tracker.close()
+    signals = ClipSignals(t_s=snap.t_s, trace=snap.trace.astype(np.float64), face=snap.face_present,
+                          raw_bvp=np.asarray(snap.raw_bvp, np.float64), fps=snap.fps)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, t_s=signals.t_s, trace=signals.trace, face=signals.face, raw_bvp=signals.raw_bvp,
+             fps=signals.fps)
+    return signals

@@ -1,0 +1,114 @@
+"""Which methods the app offers: their names for people, whether their weights exist, the default.
+
+    statuses = model_status()          # {name: ModelStatus(available, detail)} for student, teacher, pos, ...
+    default_method()                   # "student" once it is validated on real video, else "pos"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdphys import paths
+from kdphys.errors import KDPhysError
+
+#: Weight files that make a neural method available, in order of preference.
+WEIGHT_FILES: dict[str, tuple[str, ...]] = {
+    "student": ("student.onnx", "student.pt"),
+    "teacher": ("teacher.pt",),
+}
+#: Method names shown to users, in display order.
+APP_METHODS = ("student", "teacher", "pos", "chrom", "green")
+#: Each method in words, for the app and reports.
+METHOD_LABELS = {"student": "Student (small neural network)", "teacher": "Teacher (large neural network)",
+                 "pos": "POS (classical)", "chrom": "CHROM (classical)", "green": "Green channel (classical)"}
+
+
+def method_label(name: str) -> str:
+    """A method in words ("POS (classical)"); unknown names as they are."""
+    return METHOD_LABELS.get(name, name)
+
+
+def weights_version(name: str, weights_dir: Path | None = None) -> str:
+    """Which weights a method runs on, in words: "no weights (classical method)" or "student.onnx, SHA-256
+    6a870a74cff9" (the first 12 hex digits of the file's checksum), or "not available"."""
+    from kdphys.models.checkpoints import SUMS_NAME, read_checksums, sha256_file
+
+    files = WEIGHT_FILES.get(name)
+    if files is None:
+        return "no weights (classical method)"
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    found = [f for f in files if (weights_dir / f).is_file()]
+    if not found:
+        return "not available"
+    sums_path = weights_dir / SUMS_NAME
+    sums = read_checksums(sums_path) if sums_path.is_file() else {}
+    digest = sums.get(found[0]) or sha256_file(weights_dir / found[0])
+    return f"{found[0]}, SHA-256 {digest[:12]}"
+
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether a method can run here.
+
+    Attributes:
+        name: method name for kdphys.methods.get_method.
+        available: True when it can run (classical methods always; neural ones when their weights exist).
+        detail: a sentence for a person: the weight file used, or what is missing.
+    """
+
+    name: str
+    available: bool
+    detail: str
+
+
+def model_status(weights_dir: Path | None = None) -> dict[str, ModelStatus]:
+    """Status of every app method, keyed by name (files are only looked at, nothing is loaded)."""
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    out: dict[str, ModelStatus] = {}
+    for name in APP_METHODS:
+        files = WEIGHT_FILES.get(name)
+        if files is None:
+            out[name] = ModelStatus(name, True, "classical method, no weights needed")
+            continue
+        found = [f for f in files if (weights_dir / f).is_file()]
+        if found:
+            out[name] = ModelStatus(name, True, f"weights/{found[0]}")
+        else:
+            out[name] = ModelStatus(name, False, f"not trained yet (no weights/{' or weights/'.join(files)})")
+    return out
+
+
+def available_methods(weights_dir: Path | None = None) -> list[str]:
+    """Names of the methods that can run, in display order (student and teacher only with weights)."""
+    return [name for name, s in model_status(weights_dir).items() if s.available]
+
+
+#: Whether the app may start with the student. The release's distilled student passes the real-clip check
+#: of weights/MODEL_CARD.md on uploads (71.4 bpm vs the oximeter's 71.1, tests/test_pipeline_real.py) but
+#: not live: through the live engine, uncompressed or VP8-compressed (benchmarks/live_vp8.py --method student), it
+#: read in 0-5 % of the seconds, POS in 48-91 % (20 s window); in Chromium through H.264, as the live page now asks
+#: for (benchmarks/live_browser.py --method student), in 0 of 24 samples per 120 s session, POS in 12-18. Until a
+#: student reads live, the app starts with POS and offers the student.
+STUDENT_VALIDATED_ON_REAL_VIDEO = False
+
+
+def default_method(weights_dir: Path | None = None) -> str:
+    """The student when its weights exist and it is validated on real video (see above), POS otherwise."""
+    if STUDENT_VALIDATED_ON_REAL_VIDEO and model_status(weights_dir)["student"].available:
+        return "student"
+    return "pos"
+
+
+def parameter_count(name: str) -> int | None:
+    """Number of trainable parameters of a method's network; 0 for classical methods; None if unavailable."""
+    if name not in WEIGHT_FILES:
+        return 0
+    from kdphys.models.checkpoints import shipped_model
+
+    try:
+        model = shipped_model(name)
+    except KDPhysError:
+        return None
+    return int(sum(p.numel() for p in model.parameters()))
