@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from kdphys.data.windows import AugmentConfig, FixedWindows, Recording, TrainWindows
+from kdphys.data.windows import FixedWindows, Recording, TrainWindows
+from kdphys.training.config import AugmentSettings
 from kdphys.signal import spectral_hr_bpm
 from tests.test_signal import ppg
 
@@ -32,7 +33,7 @@ def test_plain_clips_have_shapes_and_a_zscored_reference():
 
 
 def test_time_stretch_moves_the_heart_rate_into_the_target_range():
-    aug = AugmentConfig(p_stretch=1.0, stretch_hr_bpm=(40.0, 180.0), shift_px=0, scale=0, gain_range=(1, 1),
+    aug = AugmentSettings(p_stretch=1.0, stretch_hr_bpm=(40.0, 180.0), shift_px=0, scale=0, gain_range=(1, 1),
                         channel_gain=0, contrast=0)
     ds = TrainWindows({"real": (1.0, [recording(100.0, 60.0)])}, chunk_len=256, augment=aug, clips_per_epoch=40)
     rates = []
@@ -47,7 +48,7 @@ def test_time_stretch_moves_the_heart_rate_into_the_target_range():
 
 def test_clips_never_span_a_lost_face_and_draws_are_repeatable():
     rec = recording(seconds=20.0, lost=slice(200, 400))
-    ds = TrainWindows({"real": (1.0, [rec])}, chunk_len=128, augment=AugmentConfig(), clips_per_epoch=30, seed=3)
+    ds = TrainWindows({"real": (1.0, [rec])}, chunk_len=128, augment=AugmentSettings(), clips_per_epoch=30, seed=3)
     for i in range(30):
         clips, _ = ds[i]
         assert float(clips.abs().sum()) > 0
@@ -58,7 +59,7 @@ def test_clips_never_span_a_lost_face_and_draws_are_repeatable():
 
 
 def test_light_augmentation_keeps_black_black():
-    aug = AugmentConfig(p_stretch=0.0, shift_px=0.0, scale=0.0, gain_range=(0.7, 1.3), channel_gain=0.1, contrast=0.2)
+    aug = AugmentSettings(p_stretch=0.0, shift_px=0.0, scale=0.0, gain_range=(0.7, 1.3), channel_gain=0.1, contrast=0.2)
     ds = TrainWindows({"real": (1.0, [recording()])}, chunk_len=32, augment=aug, clips_per_epoch=4)
     clips = ds[0][0].numpy()
     assert np.all(clips[:, :, 0, :] == 0) and np.all(clips[:, :, 2:10, 2:10] > 0)

@@ -1,13 +1,13 @@
 """Training clips cut from whole recordings (kdphys.pipeline.extract), with the augmentations real video needs.
 
-    train = TrainWindows(groups, chunk_len=128, fps=30.0, augment=AugmentConfig(), clips_per_epoch=256)
+    train = TrainWindows(groups, chunk_len=128, fps=30.0, augment=AugmentSettings(), clips_per_epoch=256)
     clips, bvp = train[0]          # (T, 3, S, S) float32 in [0, 1], (T,) float32 z-scored
     val = FixedWindows(recordings, chunk_len=128)        # no augmentation, in order, with record_ids
 
 ``groups`` maps a group name ("real", "synthetic") to (share of the clips drawn from it, recordings);
 inside a group a recording is drawn in proportion to its length. A clip never spans a lost face.
 
-Augmentations (``AugmentConfig``), drawn per clip from a generator seeded by (seed, epoch, index):
+Augmentations (``AugmentSettings``), drawn per clip from a generator seeded by (seed, epoch, index):
 - time stretch: the clip is cut from ``chunk_len * s`` source frames and resampled (linear interpolation,
   crops and reference alike) to ``chunk_len``, so a 100 bpm recording teaches 100 * s bpm; s is chosen so
   that the clip's heart rate lands uniformly in ``stretch_hr_bpm`` (within ``stretch_range``);
@@ -27,20 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from kdphys.pipeline.extract import VideoSignals
-
-
-@dataclass
-class AugmentConfig:
-    """Augmentation of training clips (see the module docstring). p_stretch: share of clips stretched."""
-
-    p_stretch: float = 0.8
-    stretch_hr_bpm: tuple[float, float] = (40.0, 180.0)
-    stretch_range: tuple[float, float] = (0.45, 2.0)
-    shift_px: float = 2.0
-    scale: float = 0.08
-    gain_range: tuple[float, float] = (0.7, 1.3)
-    channel_gain: float = 0.08
-    contrast: float = 0.15
+from kdphys.training.config import AugmentSettings
 
 
 @dataclass
@@ -99,7 +86,7 @@ def _face_runs_ok(face: np.ndarray, length: int) -> np.ndarray:
     return (bad[length:] - bad[:-length]) == 0
 
 
-def _jitter_crops(crops: np.ndarray, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:
+def _jitter_crops(crops: np.ndarray, rng: np.random.Generator, aug: AugmentSettings) -> np.ndarray:
     """(T, S, S, 3) float32 crops shifted, scaled and re-lit as one clip (see the module docstring)."""
     size = crops.shape[1]
     if aug.shift_px > 0 or aug.scale > 0:
@@ -128,11 +115,11 @@ class TrainWindows(Dataset):
 
     Args:
         groups: {name: (share, [Recording, ...])}; shares are normalised over the groups that have clips.
-        chunk_len: frames per clip T. fps: grid rate. augment: AugmentConfig (None: no augmentation).
+        chunk_len: frames per clip T. fps: grid rate. augment: AugmentSettings (None: no augmentation).
         clips_per_epoch: the dataset's length. seed: base seed; ``set_epoch`` changes the draws.
     """
 
-    def __init__(self, groups: dict, chunk_len: int = 128, fps: float = 30.0, augment: AugmentConfig | None = None,
+    def __init__(self, groups: dict, chunk_len: int = 128, fps: float = 30.0, augment: AugmentSettings | None = None,
                  clips_per_epoch: int = 256, seed: int = 0):
         self.chunk_len, self.fps, self.augment = int(chunk_len), float(fps), augment
         self.clips_per_epoch, self.seed, self.epoch = int(clips_per_epoch), int(seed), 0

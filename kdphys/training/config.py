@@ -63,7 +63,8 @@ class RealDataConfig:
 
 @dataclass
 class AugmentSettings:
-    """Training-clip augmentation (kdphys.data.windows.AugmentConfig); enabled: off = plain clips."""
+    """Training-clip augmentation (drawn per clip by kdphys.data.windows); enabled: off = plain clips.
+    p_stretch: share of clips time-stretched toward stretch_hr_bpm, by a factor within stretch_range."""
 
     enabled: bool = True
     p_stretch: float = 0.8

@@ -11,12 +11,10 @@ shared extraction (kdphys.pipeline.extract) and becomes a kdphys.data.windows.Re
 
 from __future__ import annotations
 
-import dataclasses
-
 from tqdm import tqdm
 
 from kdphys.data.reencode import reencoded
-from kdphys.data.windows import AugmentConfig, FixedWindows, TrainWindows
+from kdphys.data.windows import FixedWindows, TrainWindows
 from kdphys.errors import KDPhysError
 from kdphys.training.config import DataConfig
 
@@ -26,9 +24,7 @@ def load_window_sets(data: DataConfig, seed: int = 0, rank: int = 0, world: int 
     synthetic set, a re-encoded copy or an extraction is missing."""
     groups, val = training_recordings(data, progress=False, prepare=False)
 
-    aug = None
-    if data.augment.enabled:
-        aug = AugmentConfig(**{k: v for k, v in dataclasses.asdict(data.augment).items() if k != "enabled"})
+    aug = data.augment if data.augment.enabled else None
     train_set = TrainWindows(groups, chunk_len=data.chunk_len, fps=data.fps, augment=aug,
                              clips_per_epoch=data.clips_per_epoch, seed=seed)
     val_set = FixedWindows(val, chunk_len=data.chunk_len)
