@@ -1,9 +1,9 @@
-"""SegmentedRunner: a windowed method over a long crop stream equals one pass, in bounded memory."""
+"""SegmentedRunner: a windowed model over a long frame stream equals one pass, in bounded memory."""
 
 import numpy as np
 
 from kdphys.methods.base import BVPMethod
-from kdphys.pipeline.segments import SegmentedRunner
+from kdphys.methods.segments import SegmentedRunner
 
 
 class MeanGreen(BVPMethod):
@@ -31,7 +31,7 @@ def _crops(n, fps=30.0):
 def test_segments_match_a_single_pass_and_bound_the_batch():
     crops, g = _crops(1000)
     method = MeanGreen()
-    runner = SegmentedRunner(method, fps=30.0, segment_s=5.0, overlap_s=1.0)
+    runner = SegmentedRunner(lambda x: method.bvp(x, 30.0), segment_len=150, overlap_len=30)
     for c in crops:
         runner.push(c)
     out = runner.result()
@@ -44,7 +44,7 @@ def test_segments_match_a_single_pass_and_bound_the_batch():
 
 def test_result_can_be_read_repeatedly_while_streaming():
     crops, _ = _crops(400)
-    runner = SegmentedRunner(MeanGreen(), fps=30.0, segment_s=5.0, overlap_s=1.0)
+    runner = SegmentedRunner(lambda x: MeanGreen().bvp(x, 30.0), segment_len=150, overlap_len=30)
     for c in crops[:200]:
         runner.push(c)
     first = runner.result()
@@ -57,8 +57,8 @@ def test_result_can_be_read_repeatedly_while_streaming():
 
 def test_max_samples_keeps_the_same_last_samples_in_bounded_memory():
     crops, _ = _crops(1000)
-    full = SegmentedRunner(MeanGreen(), fps=30.0, segment_s=128 / 30, overlap_s=32 / 30)
-    live = SegmentedRunner(MeanGreen(), fps=30.0, segment_s=128 / 30, overlap_s=32 / 30, max_samples=300)
+    full = SegmentedRunner(lambda x: MeanGreen().bvp(x, 30.0), segment_len=128, overlap_len=32)
+    live = SegmentedRunner(lambda x: MeanGreen().bvp(x, 30.0), segment_len=128, overlap_len=32, max_samples=300)
     longest = 0
     for k, c in enumerate(crops, start=1):
         full.push(c)

@@ -5,11 +5,11 @@
     stream = method.open_stream()               # StudentMethod only: stream.step(crop) -> float per frame
 
 ``from_file`` returns a ``StudentMethod`` (adds ``open_stream``) for a student and a plain
-``NeuralMethod`` for the teacher. Whole sequences run in overlapping windows of ``window_len`` frames, each
-from a fresh state (the teacher needs a clip; the student was trained on 128-frame chunks from a fresh
-state and reads worse when streamed for longer, see docs/DESIGN.md): each window's output is z-scored and
-cross-faded into the next over ``overlap_len`` frames. The engine runs the student in such windows too
-(``StudentMethod.engine_segment``), live and on uploads. Crops of another size are resized to the model's
+``NeuralMethod`` for the teacher. Sequences run in overlapping windows of ``window_len`` frames, each from
+a fresh state (the teacher needs a clip; the student was trained on 128-frame chunks from a fresh state and
+reads worse when streamed for longer, see docs/DESIGN.md), z-scored and cross-faded into the next over
+``overlap_len`` frames by ``kdphys.methods.segments.SegmentedRunner``; the engine runs both models in the
+same windows (``engine_segment``), live and on uploads. Crops of another size are resized to the model's
 crop size; crops at another frame rate are mapped to the model's 30 fps by nearest frame and the output
 interpolated back. Weights load with ``torch.load(weights_only=True)``.
 
@@ -26,6 +26,7 @@ import numpy as np
 from kdphys.errors import WeightsError
 from kdphys.methods import register_method
 from kdphys.methods.base import BVPMethod
+from kdphys.methods.segments import SegmentedRunner
 from kdphys.models.checkpoints import LEGACY_SKIN_REGION, load_model
 from kdphys.signal import znorm
 from kdphys.paths import WEIGHTS_DIR
@@ -45,27 +46,6 @@ def _to_float_frames(crops: np.ndarray, crop_size: int) -> np.ndarray:
     if crops.dtype == np.uint8:
         x /= 255.0
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-
-def window_starts(n_frames: int, window_len: int, overlap_len: int) -> list[int]:
-    """Start frames of windows covering [0, n_frames); the last window ends at n_frames."""
-    if n_frames <= window_len:
-        return [0]
-    stride = max(window_len - overlap_len, 1)
-    starts = list(range(0, n_frames - window_len, stride))
-    return starts + [n_frames - window_len]
-
-
-def overlap_add(n_frames: int, starts: list[int], outputs: list[np.ndarray]) -> np.ndarray:
-    """Blend z-scored window outputs with triangular weights (never zero inside a window) -> (n_frames,)."""
-    total = np.zeros(n_frames)
-    weight = np.zeros(n_frames)
-    for start, out in zip(starts, outputs):
-        n = len(out)
-        ramp = np.minimum(np.arange(1, n + 1), np.arange(n, 0, -1)).astype(np.float64)
-        total[start:start + n] += ramp * znorm(out)
-        weight[start:start + n] += ramp
-    return total / np.maximum(weight, 1e-12)
 
 
 class NeuralMethod(BVPMethod):
@@ -133,10 +113,15 @@ class NeuralMethod(BVPMethod):
             idx = np.clip(np.rint(t_model * fps).astype(int), 0, n_frames - 1)
             bvp_model = self.bvp(np.asarray(x)[idx], MODEL_FPS)
             return znorm(np.interp(np.arange(n_frames) / fps, t_model, bvp_model))
-        frames = _to_float_frames(x, self.crop_size)
-        starts = window_starts(n_frames, self.window_len, self.overlap_len)
-        outputs = [self._run_window(frames[s:s + self.window_len]) for s in starts]
-        return overlap_add(n_frames, starts, outputs)
+        runner = SegmentedRunner(self._run_window, self.window_len, self.overlap_len)
+        for frame in _to_float_frames(x, self.crop_size):
+            runner.push(frame)
+        return runner.result()
+
+    @property
+    def engine_segment(self) -> tuple[int, int]:
+        """(segment frames, overlap frames) the engine runs the model in: its own windows."""
+        return self.window_len, self.overlap_len
 
     def _run_window(self, frames: np.ndarray) -> np.ndarray:
         """(T, 3, S, S) float32 -> (T,) BVP, from a fresh state (torch model, or the ONNX step graph)."""
@@ -160,11 +145,6 @@ class StudentMethod(NeuralMethod):
     segments from a fresh state, the length and start of the training chunks; streamed past them, the
     release no-distillation student's real-clip SNR in the app fell from 0.0 to -2.1 dB (docs/DESIGN.md).
     """
-
-    @property
-    def engine_segment(self) -> tuple[int, int]:
-        """(segment frames, overlap frames) the engine runs the student in."""
-        return self.window_len, self.overlap_len
 
     def open_stream(self):
         """Frame-by-frame runner: ``.step(crop (S, S, 3) uint8) -> float``, ``.reset()``."""

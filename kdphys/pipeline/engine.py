@@ -18,6 +18,7 @@ kdphys.signal.hr_track, each through the quality gate) -> HrReading per window a
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
@@ -37,7 +38,7 @@ from kdphys.methods.base import BVPMethod, crop_size_for, skin_region_for
 from kdphys.signal.quality import HrReading, QualitySettings
 from kdphys.signal.readings import Readings, read_signal
 from kdphys.pipeline.resample import UniformResampler
-from kdphys.pipeline.segments import SegmentedRunner
+from kdphys.methods.segments import SegmentedRunner
 
 T = TypeVar("T")
 
@@ -211,17 +212,17 @@ class Engine:
 
     def _segment_runner(self, max_samples: int | None) -> SegmentedRunner | None:
         """Crop methods that name their own segments (``engine_segment``: (frames, overlap frames), the
-        student) run in those, live and on uploads; other crop methods run in 20 s segments on uploads and
-        on the crops of the live window otherwise."""
+        student and the teacher) run in those, live and on uploads; other crop methods run in 20 s segments
+        on uploads and on the crops of the live window otherwise."""
         if self.method.input_kind != "crops":
             return None
         fps = self.settings.fps
+        run = functools.partial(self.method.bvp, fps=fps)
         segment = getattr(self.method, "engine_segment", None)
         if segment is not None:
             frames, overlap = segment
-            return SegmentedRunner(self.method, fps, segment_s=frames / fps, overlap_s=overlap / fps,
-                                   max_samples=max_samples)
-        return SegmentedRunner(self.method, fps) if self.keep_all else None
+            return SegmentedRunner(run, frames, overlap, max_samples=max_samples)
+        return SegmentedRunner(run, round(20.0 * fps), round(2.0 * fps)) if self.keep_all else None
 
     def frames_ahead(self, frames: Iterable[T]) -> Iterator[T]:
         """``frames`` (objects with an ``rgb`` array, e.g. ``kdphys.io.video.Frame``) in order, for ``push``;

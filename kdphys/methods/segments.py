@@ -1,60 +1,61 @@
-"""Run a windowed method over an unbounded stream of crops in overlapping segments, in bounded memory.
+"""The one windowing of KDPhys: run a model over a stream of frames in overlapping segments, in bounded memory.
 
-A method that needs a whole clip at once (the 3D teacher) cannot see a 10-minute video in one piece.
-``SegmentedRunner`` keeps at most one segment of crops, runs the method on it, z-normalises the segment's
-BVP and cross-fades it into the running output over the overlap, so that memory stays flat in video
-length: only the BVP (one float per sample) grows.
+A network sees a clip of a fixed length from a fresh state (the teacher a 3D clip, the student its
+128-frame training chunks), so a long video runs in segments. ``SegmentedRunner`` keeps at most one
+segment of frames, runs ``run_segment`` on it, z-normalises the segment's BVP and cross-fades it into the
+running output over the overlap, so that memory stays flat in video length: only the BVP (one float per
+sample) grows. ``NeuralMethod.bvp`` (a whole array at once) and the engine (frame by frame, uploads and
+live) both run their models through it.
 
-    runner = SegmentedRunner(method, fps=30.0, segment_s=20.0, overlap_s=2.0)
-    for crop in crops:                     # (S, S, 3) uint8
+    runner = SegmentedRunner(lambda crops: method.bvp(crops, 30.0), segment_len=128, overlap_len=32)
+    for crop in crops:                     # (S, S, 3) uint8, one per sample
         runner.push(crop)
     bvp = runner.result()                  # (n_samples,) float64
 
 With ``max_samples`` (live) only the last ``max_samples`` output samples are kept, so memory stays flat in
-time too. The student runs this way in 128-frame segments from a fresh state: the length and the start
-state of its training chunks (docs/DESIGN.md, "Student inference in windows").
+time too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kdphys.methods.base import BVPMethod
+from collections.abc import Callable
+
 from kdphys.signal import znorm
 
 
 class SegmentedRunner:
-    """Overlap-and-cross-fade execution of ``method.bvp`` over fixed-length segments.
+    """Overlap-and-cross-fade execution of ``run_segment`` over fixed-length segments.
 
     Args:
-        method: a BVPMethod whose input_kind is "crops".
-        fps: sample rate of the crops, samples per second.
-        segment_s: segment length, seconds.
-        overlap_s: overlap between consecutive segments, seconds (cross-faded linearly).
+        run_segment: frames (n, ...) stacked along axis 0 -> BVP (n,); called with segment_len frames, and
+            once with the shorter open tail when ``result`` is read.
+        segment_len: frames per segment (at least 2).
+        overlap_len: frames shared by consecutive segments, cross-faded linearly (at most segment_len // 2).
         max_samples: keep only the last this many output samples (None = all).
     """
 
-    def __init__(self, method: BVPMethod, fps: float, segment_s: float = 20.0, overlap_s: float = 2.0,
+    def __init__(self, run_segment: Callable[[np.ndarray], np.ndarray], segment_len: int, overlap_len: int,
                  max_samples: int | None = None):
-        self.method = method
-        self.fps = float(fps)
-        self.segment_len = max(int(round(segment_s * fps)), 2)
-        self.overlap_len = min(int(round(overlap_s * fps)), self.segment_len // 2)
-        self._pending: list[np.ndarray] = []   # crops not yet run, (S, S, 3) each
+        self.run_segment = run_segment
+        self.segment_len = max(int(segment_len), 2)
+        self.overlap_len = max(min(int(overlap_len), self.segment_len // 2), 0)
+        self._pending: list[np.ndarray] = []   # frames not yet run
         self._output = np.zeros(0)             # finished BVP, the last overlap_len samples still open
         self._n_pushed = 0
         self._dropped = 0                      # output samples trimmed from the front (max_samples)
         self.max_samples = max_samples
 
-    def push(self, crop: np.ndarray) -> None:
-        self._pending.append(crop)
+    def push(self, frame: np.ndarray) -> None:
+        self._pending.append(frame)
         self._n_pushed += 1
         if len(self._pending) == self.segment_len:
             self._run_pending()
 
     def _run_pending(self) -> None:
         crops = np.stack(self._pending)
-        segment = znorm(self.method.bvp(crops, self.fps))
+        segment = znorm(self.run_segment(crops))
         self._merge(segment)
         self._trim()
         # Keep the tail so that the next segment starts overlap_len samples before this one ended.
@@ -89,7 +90,7 @@ class SegmentedRunner:
         elif len(self._pending) < 2:
             out = np.concatenate([self._output, np.zeros(missing)])
         else:
-            segment = znorm(self.method.bvp(np.stack(self._pending), self.fps))
+            segment = znorm(self.run_segment(np.stack(self._pending)))
             saved = self._output
             self._merge(segment)
             out, self._output = self._output[:n_kept], saved
