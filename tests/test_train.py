@@ -53,6 +53,27 @@ def test_config_files_load_and_unknown_keys_are_refused(tmp_path):
         load_config(TINY, ["mode=teachr"])
 
 
+def test_model_settings_are_typed_and_reach_the_model_and_its_checkpoint_kwargs():
+    import dataclasses
+
+    from kdphys.models import StudentConfig, TeacherConfig
+    from kdphys.models.checkpoints import build_model
+
+    cfg = load_config(None, ["model.student.widths=[4, 8, 16, 32]", "model.teacher.width=16"])
+    assert cfg.model.student == StudentConfig(widths=(4, 8, 16, 32))
+    assert cfg.model.teacher == TeacherConfig(width=16)
+    student = build_model("student", cfg.model.student)
+    stored = dataclasses.asdict(cfg.model.student)                      # as save_checkpoint writes it
+    rebuilt = build_model("student", {**stored, "widths": list(stored["widths"])})   # as YAML/JSON give it back
+    assert [p.shape for p in student.parameters()] == [p.shape for p in rebuilt.parameters()]
+    assert sum(p.numel() for p in student.parameters()) < sum(p.numel() for p in build_model("student").parameters())
+    with pytest.raises(ConfigError, match="model.student.widht"):
+        load_config(None, ["model.student.widht=[4, 8, 16, 32]"])
+    with pytest.raises(ConfigError, match="model.student.widths"):
+        load_config(None, ["model.student.widths=[4, 8]"])
+
+
+@pytest.mark.slow
 def test_student_training_lowers_validation_loss_and_mae(tiny_root):
     from kdphys.training.loop import train
 
@@ -73,6 +94,7 @@ def test_student_training_lowers_validation_loss_and_mae(tiny_root):
     assert ckpt["best_val_mae_bpm"] == pytest.approx(result.best_val_mae_bpm)
 
 
+@pytest.mark.slow
 def test_distillation_lowers_validation_mae_below_the_untrained_student(tiny_root):
     """The issue's check, on the tiny CI config: teacher (3 epochs), then distillation with it frozen."""
     from kdphys.training.loop import train
@@ -85,6 +107,7 @@ def test_distillation_lowers_validation_mae_below_the_untrained_student(tiny_roo
     assert min(r["val_loss"] for r in result.history[1:]) < result.initial_val.loss - 0.05
 
 
+@pytest.mark.slow
 def test_distill_uses_teacher_and_resumes(tiny_root):
     from kdphys.training.loop import train
 
@@ -126,6 +149,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_agree(tiny_root, tmp_path):
     import torch.multiprocessing as mp
 

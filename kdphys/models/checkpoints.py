@@ -18,6 +18,7 @@ Every failure raises :class:`kdphys.errors.WeightsError` with what to do.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -118,12 +119,14 @@ SHIPPED_FILES = {"teacher": "teacher.pt", "student": "student.pt"}
 _load_lock = threading.Lock()
 
 
-def build_model(kind: str, model_kwargs: dict | None = None):
-    """A new Teacher or Student ("teacher" / "student") from TeacherConfig / StudentConfig keyword arguments
-    (lists become tuples, as YAML and JSON give them)."""
+def build_model(kind: str, settings=None):
+    """A new Teacher or Student ("teacher" / "student") from its TeacherConfig / StudentConfig, or from the
+    keyword arguments of one as a checkpoint stores them (lists become tuples, as YAML and JSON give them)."""
     from kdphys.models import Student, StudentConfig, Teacher, TeacherConfig
 
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(model_kwargs or {}).items()}
+    if isinstance(settings, (TeacherConfig, StudentConfig)):
+        settings = dataclasses.asdict(settings)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(settings or {}).items()}
     if kind == "teacher":
         return Teacher(TeacherConfig(**kwargs))
     if kind == "student":

@@ -19,6 +19,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from kdphys.errors import KDPhysError
+from kdphys.models.student import StudentConfig
+from kdphys.models.teacher import TeacherConfig
 
 Mode = Literal["teacher", "student", "distill"]
 
@@ -109,10 +111,10 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """Keyword arguments for TeacherConfig / StudentConfig (empty = the model's defaults)."""
+    """The two models' own settings (kdphys.models: TeacherConfig, StudentConfig), e.g. ``model.student.widths``."""
 
-    teacher: dict[str, Any] = field(default_factory=dict)
-    student: dict[str, Any] = field(default_factory=dict)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import math
 import os
 import random
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def save_checkpoint(path: Path, model, optimizer, epoch: int, best_val_mae: floa
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                 "best_val_mae_bpm": best_val_mae, "bad_epochs": bad_epochs, "kind": kind,
-                "model_kwargs": dict(getattr(cfg.model, kind)), "config": config_to_dict(cfg)}, tmp)
+                "model_kwargs": dataclasses.asdict(getattr(cfg.model, kind)), "config": config_to_dict(cfg)}, tmp)
     os.replace(tmp, path)                     # never a half-written checkpoint
 
 
@@ -234,12 +235,11 @@ def load_teacher(path: str | None, device: torch.device) -> torch.nn.Module:
 def train(cfg: TrainConfig) -> TrainResult:
     """Run one training job as ``cfg`` says (see the module docstring). Returns on every rank."""
     rank, world, device = setup_process(cfg.device)
-    main = rank == 0
     if cfg.num_threads and device.type == "cpu":
         torch.set_num_threads(cfg.num_threads)
     seed_everything(cfg.seed)                        # same initial weights on every rank
     out_dir = Path(cfg.out_dir)
-    if main:
+    if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
 
     train_set, val_set = load_window_sets(cfg.data, cfg.seed, rank, world)   # prepared data only
@@ -256,104 +256,144 @@ def train(cfg: TrainConfig) -> TrainResult:
     teacher = load_teacher(cfg.teacher_checkpoint, device) if cfg.mode == "distill" else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                                   weight_decay=cfg.optim.weight_decay)
-
-    start_epoch, best_mae, bad_epochs, initial_val = 0, math.inf, 0, None
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    if cfg.resume and last_path.is_file():
-        ckpt = load_checkpoint(last_path, map_location=device)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start_epoch, best_mae, bad_epochs = ckpt["epoch"], ckpt["best_val_mae_bpm"], ckpt["bad_epochs"]
-        seed_everything(cfg.seed + start_epoch)     # (with weight_ema the saved weights are the average: resumed from it)
+    keeper = EpochKeeper(cfg, kind, model, optimizer, val_loader, device, main=rank == 0, world=world)
+    start_epoch = keeper.resume() if cfg.resume else 0
     net = DistributedDataParallel(model) if world > 1 else model
-    averaged = None
-    if cfg.optim.weight_ema:             # validate and save an exponential moving average of the weights
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.optim.weight_ema), use_buffers=True)
-
-    def kept() -> torch.nn.Module:
-        """The model that is validated and saved: the weight average when there is one."""
-        return averaged.module if averaged is not None else model
-    log = RunLog(out_dir) if main else None
-    history = []
-
-    def end_of_epoch(epoch: int, sums: dict, n_steps: int, epoch_s: float) -> tuple[bool, ValResult | None]:
-        """Validate (rank 0), log, checkpoint. Returns (stop training? — the same on all ranks, rank 0's val)."""
-        nonlocal best_mae, bad_epochs
-        stop, val = torch.zeros(2, dtype=torch.float64), None
-        if main:
-            val = validate(kept(), val_loader, cfg.data, cfg.loss, device)
-            row = {"epoch": epoch, **{f"train_{k}": v / max(n_steps, 1) for k, v in sums.items()},
-                   "val_loss": val.loss, "val_mae_bpm": val.mae_bpm, "val_rmse_bpm": val.rmse_bpm,
-                   "lr": optimizer.param_groups[0]["lr"], "epoch_s": epoch_s}
-            history.append(row)
-            log.write(row)
-            if epoch > 0:
-                if val.mae_bpm < best_mae:
-                    best_mae, bad_epochs = val.mae_bpm, 0
-                    save_checkpoint(best_path, kept(), optimizer, epoch, best_mae, bad_epochs, cfg, kind)
-                else:
-                    bad_epochs += 1
-                save_checkpoint(last_path, kept(), optimizer, epoch, best_mae, bad_epochs, cfg, kind)
-            stop[0] = float(epoch > 0 and bad_epochs >= cfg.patience)
-            stop[1] = val.mae_bpm
-        if world > 1:
-            dist.broadcast(stop, src=0)
-        return bool(stop[0]), val
-
-    if start_epoch == 0:                             # epoch 0 row: the untrained model
-        _, initial_val = end_of_epoch(0, {}, 0, 0.0)
+    if start_epoch == 0:
+        keeper.end_of_epoch(0, {}, 0, 0.0)           # epoch 0 row: the untrained model
 
     stopped_early, epoch = False, start_epoch
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
         train_set.set_epoch(epoch)                  # new crops, stretches and lights every epoch
-        net.train()
         for group in optimizer.param_groups:
             group["lr"] = epoch_lr(cfg.optim, epoch, cfg.epochs)
         t0 = time.perf_counter()
-        sums = {"loss": 0.0, "dilate": 0.0, "pearson": 0.0, "attention": 0.0, "output_kd": 0.0}
-        n_steps = len(train_loader) if not cfg.max_steps_per_epoch else min(len(train_loader), cfg.max_steps_per_epoch)
-        bar = tqdm(train_loader, total=n_steps, desc=f"{cfg.mode} epoch {epoch}/{cfg.epochs}",
-                   disable=not (main and cfg.progress), leave=False)
-        for step, (clips, bvp) in enumerate(bar):
-            if step >= n_steps:
-                break
-            clips, bvp = clips.to(device, non_blocking=True), bvp.to(device, non_blocking=True)
-            out = net(clips)
-            teacher_out = None
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_out = teacher(clips)
-            terms = loss_terms(out, bvp, cfg.loss, teacher_out)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            if cfg.optim.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-            optimizer.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
-            for k in sums:
-                sums[k] += terms[k].item()
-            bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
-        bar.close()
+        sums, n_steps = train_one_epoch(net, teacher, train_loader, optimizer, keeper.averaged, cfg, epoch,
+                                        device, progress=rank == 0 and cfg.progress)
         if world > 1:
             average_buffers(model, world)           # BatchNorm running stats: the same on every rank
-        if end_of_epoch(epoch, sums, n_steps, time.perf_counter() - t0)[0]:
+        if keeper.end_of_epoch(epoch, sums, n_steps, time.perf_counter() - t0):
             stopped_early = True
             break
-
-    if log is not None:
-        log.close()
+    keeper.close()
     if world > 1:
         dist.barrier()
-    if cfg.select == "last" and main and last_path.is_file():
+    if cfg.select == "last" and rank == 0 and keeper.last_path.is_file():
         import shutil
-        shutil.copyfile(last_path, best_path)         # "best" is the last epoch's model
-    return TrainResult(checkpoint=best_path, last_checkpoint=last_path, initial_val=initial_val,
-                       best_val_mae_bpm=best_mae, epochs_run=epoch - start_epoch, stopped_early=stopped_early,
-                       history=history, model=kept())
+        shutil.copyfile(keeper.last_path, keeper.best_path)   # "best" is the last epoch's model
+    return TrainResult(checkpoint=keeper.best_path, last_checkpoint=keeper.last_path,
+                       initial_val=keeper.initial_val, best_val_mae_bpm=keeper.best_mae,
+                       epochs_run=epoch - start_epoch, stopped_early=stopped_early, history=keeper.history,
+                       model=keeper.kept())
+
+
+def train_one_epoch(net: torch.nn.Module, teacher: torch.nn.Module | None, loader: DataLoader, optimizer,
+                    averaged, cfg: TrainConfig, epoch: int, device: torch.device,
+                    progress: bool) -> tuple[dict[str, float], int]:
+    """One pass over ``loader`` (at most ``cfg.max_steps_per_epoch`` steps). Returns (summed loss terms, steps).
+
+    ``net``: the model (or its DDP wrapper); ``teacher``: the frozen teacher in distill mode, else None;
+    ``averaged``: the weight average updated after every step, or None."""
+    net.train()
+    sums = {"loss": 0.0, "dilate": 0.0, "pearson": 0.0, "attention": 0.0, "output_kd": 0.0}
+    n_steps = len(loader) if not cfg.max_steps_per_epoch else min(len(loader), cfg.max_steps_per_epoch)
+    bar = tqdm(loader, total=n_steps, desc=f"{cfg.mode} epoch {epoch}/{cfg.epochs}", disable=not progress,
+               leave=False)
+    for step, (clips, bvp) in enumerate(bar):
+        if step >= n_steps:
+            break
+        clips, bvp = clips.to(device, non_blocking=True), bvp.to(device, non_blocking=True)
+        out = net(clips)
+        teacher_out = None
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_out = teacher(clips)
+        terms = loss_terms(out, bvp, cfg.loss, teacher_out)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        if cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip)
+        optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(getattr(net, "module", net))
+        for k in sums:
+            sums[k] += terms[k].item()
+        bar.set_postfix(loss=f"{terms['loss'].item():.3f}")
+    bar.close()
+    return sums, n_steps
+
+
+class EpochKeeper:
+    """What happens between epochs: validation (rank 0), the log, checkpoints, early stopping, resuming.
+
+    With ``cfg.optim.weight_ema`` it also holds the exponential moving average of the weights, which is
+    what is validated and saved (``kept()``)."""
+
+    def __init__(self, cfg: TrainConfig, kind: str, model: torch.nn.Module, optimizer, val_loader: DataLoader,
+                 device: torch.device, main: bool, world: int):
+        self.cfg, self.kind, self.model, self.optimizer = cfg, kind, model, optimizer
+        self.val_loader, self.device, self.main, self.world = val_loader, device, main, world
+        out_dir = Path(cfg.out_dir)
+        self.last_path, self.best_path = out_dir / "last.pt", out_dir / "best.pt"
+        self.best_mae, self.bad_epochs = math.inf, 0
+        self.initial_val: ValResult | None = None
+        self.history: list[dict] = []
+        self.log = RunLog(out_dir) if main else None
+        self.averaged = None
+        if cfg.optim.weight_ema:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.optim.weight_ema),
+                                          use_buffers=True)
+
+    def kept(self) -> torch.nn.Module:
+        """The model that is validated and saved: the weight average when there is one."""
+        return self.averaged.module if self.averaged is not None else self.model
+
+    def resume(self) -> int:
+        """Load ``last.pt`` when it exists (model, optimiser, best MAE, patience). Returns the epoch reached."""
+        if not self.last_path.is_file():
+            return 0
+        ckpt = load_checkpoint(self.last_path, map_location=self.device)
+        self.model.load_state_dict(ckpt["model"])   # with weight_ema the saved weights are the average
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.best_mae, self.bad_epochs = ckpt["best_val_mae_bpm"], ckpt["bad_epochs"]
+        seed_everything(self.cfg.seed + ckpt["epoch"])
+        return ckpt["epoch"]
+
+    def end_of_epoch(self, epoch: int, sums: dict, n_steps: int, epoch_s: float) -> bool:
+        """Validate (rank 0), log, checkpoint. Returns whether to stop (the same on every rank)."""
+        stop = torch.zeros(1, dtype=torch.float64)
+        if self.main:
+            val = validate(self.kept(), self.val_loader, self.cfg.data, self.cfg.loss, self.device)
+            row = {"epoch": epoch, **{f"train_{k}": v / max(n_steps, 1) for k, v in sums.items()},
+                   "val_loss": val.loss, "val_mae_bpm": val.mae_bpm, "val_rmse_bpm": val.rmse_bpm,
+                   "lr": self.optimizer.param_groups[0]["lr"], "epoch_s": epoch_s}
+            self.history.append(row)
+            self.log.write(row)
+            if epoch == 0:
+                self.initial_val = val
+            else:
+                self._save(epoch, improved=val.mae_bpm < self.best_mae, mae=val.mae_bpm)
+            stop[0] = float(epoch > 0 and self.bad_epochs >= self.cfg.patience)
+        if self.world > 1:
+            dist.broadcast(stop, src=0)
+        return bool(stop[0])
+
+    def _save(self, epoch: int, improved: bool, mae: float) -> None:
+        if improved:
+            self.best_mae, self.bad_epochs = mae, 0
+            save_checkpoint(self.best_path, self.kept(), self.optimizer, epoch, self.best_mae, 0, self.cfg,
+                            self.kind)
+        else:
+            self.bad_epochs += 1
+        save_checkpoint(self.last_path, self.kept(), self.optimizer, epoch, self.best_mae, self.bad_epochs,
+                        self.cfg, self.kind)
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
 
 
 def epoch_lr(optim: OptimConfig, epoch: int, epochs: int) -> float:
