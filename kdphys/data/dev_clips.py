@@ -22,10 +22,9 @@ import numpy as np
 from kdphys import paths
 from kdphys.data.reference import Reference, sample_clip_reference
 
-#: Source files whose code decides what the engine extracts from a video (part of the cache key).
-_EXTRACTION_SOURCES = ("face.py", "engine.py", "resample.py", "video.py", "lazy_rgb.py", "lookahead.py",
-                       "stitch.py", "methods/pos.py", "methods/chrom.py", "methods/green.py", "methods/_trace.py",
-                       "methods/neural.py")
+#: Packages of kdphys whose code decides what the engine extracts from a video (their sources are part of
+#: the cache key).
+_EXTRACTION_PACKAGES = ("io", "face", "pipeline", "methods")
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,16 @@ def dev_clips(include_sample: bool = True) -> list[DevClip]:
 
 
 def _source_digest() -> str:
+    """SHA-1 over the sources of _EXTRACTION_PACKAGES (path and content of every .py file)."""
+    root = Path(__file__).resolve().parent.parent
     h = hashlib.sha1()
-    for rel in _EXTRACTION_SOURCES:
-        path = Path(__file__).resolve().parent / rel
-        h.update(path.read_bytes() if path.is_file() else rel.encode())
+    for package in _EXTRACTION_PACKAGES:
+        files = sorted((root / package).rglob("*.py"))
+        if not files:
+            raise FileNotFoundError(f"kdphys/{package} has no sources: the dev-clip cache key would not cover it.")
+        for path in files:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 
