@@ -1,15 +1,18 @@
 """The live page in a real browser: heart rates shown over time, by the video codec the browser sends.
 
-    .venv/bin/python benchmarks/live_browser.py                               # H264,VP8 and VP8,H264; 2 x 120 s
-    .venv/bin/python benchmarks/live_browser.py --codecs VP8,H264 --seconds 60 --repeats 1
-    .venv/bin/python benchmarks/live_browser.py --codecs H264,VP8 --method student
+    .venv/bin/python -m benchmarks.live_browser                               # H264,VP8 and VP8,H264; 2 x 120 s
+    .venv/bin/python -m benchmarks.live_browser --codecs VP8,H264 --seconds 60 --repeats 1
+    .venv/bin/python -m benchmarks.live_browser --codecs H264,VP8 --method student
+    .venv/bin/python -m benchmarks.live_browser --codecs H264,VP8 --start-kbps 0 1500 --sample-every 1
 
 Each run starts `streamlit run webapp/main.py` with KDPHYS_LIVE_VIDEO_CODECS set to one preference order
-(webapp/webrtc_codecs.py), opens the live page in Debian's Chromium with its fake camera playing the
-sample clip (looped, as in tests/test_browser.py), presses START and every 5 s records the page's heart
-rate (or its "no reading" reason), the achieved fps and the browser's outbound video statistics (codec,
+and KDPHYS_LIVE_START_KBPS to one start bit rate (webapp/webrtc_codecs.py; 0 = the browser's own), opens
+the live page in Debian's Chromium with its fake camera playing the sample clip (looped, as in
+tests/test_browser.py), presses START and every 5 s (``--sample-every``) records the page's heart rate
+(or its "no reading" reason), the achieved fps and the browser's outbound video statistics (codec,
 encoder, bit rate); the CPU of the streamlit server and of Chromium (all their processes) is measured from
 the first sample to the last (server: decoding, the live engine, re-encoding the video sent back).
+Run it as a module from the repository root (it uses the browser tests' helpers in tests/browser_util.py).
 Each run is a private network namespace (`unshare -rn`, loopback 127.0.0.2; nothing leaves the machine)
 and needs Debian's Chromium (`bash setup.sh --dev`). Needs 2-3 minutes per run; prints a table.
 """
@@ -35,9 +38,8 @@ from kdphys.data.reference import sample_clip_hr_bpm  # noqa: E402
 from tests.browser_util import (HR_PATTERN, OUTBOUND_VIDEO, _webrtc_frame, fake_camera_browser,  # noqa: E402
                                 in_private_network, wait_for_text, write_y4m)
 from webapp.ui import method_label  # noqa: E402
-from webapp.webrtc_codecs import ENV_VAR  # noqa: E402
+from webapp.webrtc_codecs import DEFAULT_START_KBPS, ENV_VAR, START_KBPS_ENV_VAR  # noqa: E402
 
-SAMPLE_EVERY_S = 5.0
 SERVER, BROWSER = r"streamlit run", r"chrom"        # command-line patterns for the CPU columns
 
 
@@ -56,9 +58,9 @@ def process_cpu_s(pattern: str) -> float:
     return total
 
 
-def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
+def one_run(y4m: Path, seconds: float, method: str | None = None, every_s: float = 5.0) -> dict:
     """Inside the namespace: the live page for ``seconds`` after START, with ``method`` chosen first (the
-    page's default when None); samples every SAMPLE_EVERY_S."""
+    page's default when None); samples every ``every_s`` seconds."""
     samples, last = [], None
     with fake_camera_browser(y4m) as (page, url):
         page.goto(f"{url}/live", wait_until="domcontentloaded")
@@ -71,7 +73,7 @@ def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
         started = time.monotonic()
         cpu0 = None
         while time.monotonic() - started < seconds:
-            time.sleep(SAMPLE_EVERY_S)
+            time.sleep(every_s)
             stats = (frame.evaluate(OUTBOUND_VIDEO) or [None])[0]
             text = page.inner_text("body")
             hr = HR_PATTERN.search(text)
@@ -95,13 +97,16 @@ def one_run(y4m: Path, seconds: float, method: str | None = None) -> dict:
     return {"samples": samples, **cpu}
 
 
-def run_in_namespace(codecs: str, y4m: Path, seconds: float, method: str | None = None) -> dict:
-    """One run in a private network namespace with KDPHYS_LIVE_VIDEO_CODECS=codecs; its JSON result."""
+def run_in_namespace(codecs: str, kbps: int, y4m: Path, seconds: float, method: str | None = None,
+                     every_s: float = 5.0) -> dict:
+    """One run in a private network namespace with KDPHYS_LIVE_VIDEO_CODECS=codecs and
+    KDPHYS_LIVE_START_KBPS=kbps; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        inner = [sys.executable, Path(__file__).resolve(), "--inner", "--y4m", y4m, "--seconds", seconds, "--out", out]
+        inner = [sys.executable, "-m", "benchmarks.live_browser", "--inner", "--y4m", y4m, "--seconds", seconds, "--out", out,
+                 "--sample-every", every_s]
         inner += ["--method", method] if method else []
-        env = {**os.environ, ENV_VAR: codecs}
+        env = {**os.environ, ENV_VAR: codecs, START_KBPS_ENV_VAR: str(kbps)}
         proc = subprocess.run(in_private_network(inner), cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=seconds + 180)
         if not out.is_file():
@@ -109,8 +114,9 @@ def run_in_namespace(codecs: str, y4m: Path, seconds: float, method: str | None 
         return json.loads(out.read_text())
 
 
-def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
+def summary_row(codecs: str, kbps_start: int, result: dict, ref_hr: float) -> str:
     samples = result["samples"]
+    early = [s["kbps"] for s in samples if s["kbps"] is not None and s["t_s"] <= 10.5]
     methods = sorted({s["method"] for s in samples if s.get("method")})
     shown = [(s["t_s"], s["hr_bpm"]) for s in samples if s["hr_bpm"] is not None]
     errors = np.array([abs(hr - ref_hr) for _, hr in shown])
@@ -119,7 +125,8 @@ def summary_row(codecs: str, result: dict, ref_hr: float) -> str:
     first = f"{shown[0][0]:.0f} s" if shown else "never"
     err = f"{np.median(errors):.1f} / {errors.max():.1f}" if errors.size else "-"
     fps = [s["fps"] for s in samples if s["fps"] is not None]
-    return (f"| {', '.join(methods) or '?'} | {codecs} | {', '.join(sorted(sent)) or '?'} | {np.median(kbps) if kbps else float('nan'):.0f} | "
+    return (f"| {', '.join(methods) or '?'} | {codecs} | {kbps_start or 'browser'} | {', '.join(sorted(sent)) or '?'} | "
+            f"{np.median(early) if early else float('nan'):.0f} | {np.median(kbps) if kbps else float('nan'):.0f} | "
             f"{len(shown)}/{len(samples)} | {first} | {err} | {np.median(fps) if fps else float('nan'):.1f} | "
             f"{result['server_core_pct']:.0f} / {result['browser_core_pct']:.0f} |")
 
@@ -128,7 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codecs", nargs="+", default=["H264,VP8", "VP8,H264"],
                         help="KDPHYS_LIVE_VIDEO_CODECS values to compare")
+    parser.add_argument("--start-kbps", type=int, nargs="+", default=[DEFAULT_START_KBPS],
+                        help="KDPHYS_LIVE_START_KBPS values to compare (0 = the browser's own start bit rate)")
     parser.add_argument("--seconds", type=float, default=120.0, help="how long each run samples after START")
+    parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples of the page")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--method", help="method chosen on the page before START (default: the page's default)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
@@ -136,20 +146,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
-        args.out.write_text(json.dumps(one_run(args.y4m, args.seconds, args.method)))
+        args.out.write_text(json.dumps(one_run(args.y4m, args.seconds, args.method, args.sample_every)))
         return
     ref_hr = sample_clip_hr_bpm()
     print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; method {args.method or 'the page default'}; the page "
-          f"sampled every {SAMPLE_EVERY_S:.0f} s for {args.seconds:.0f} s after START")
-    print("| method shown | preference | sent (encoder) | median kbit/s | samples with a heart rate | first | median / max error (bpm) | "
-          "page fps | CPU % of a core: server / browser |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"sampled every {args.sample_every:g} s for {args.seconds:.0f} s after START")
+    print("| method shown | preference | start kbit/s | sent (encoder) | median kbit/s, first 10 s | median kbit/s | "
+          "samples with a heart rate | first | median / max error (bpm) | page fps | CPU % of a core: server / browser |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         y4m = Path(tmp) / "face.y4m"
         write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)
         for _ in range(args.repeats):
             for codecs in args.codecs:
-                print(summary_row(codecs, run_in_namespace(codecs, y4m, args.seconds, args.method), ref_hr), flush=True)
+                for kbps in args.start_kbps:
+                    result = run_in_namespace(codecs, kbps, y4m, args.seconds, args.method, args.sample_every)
+                    print(summary_row(codecs, kbps, result, ref_hr), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ from kdphys.data.reference import sample_clip_hr_bpm
 from tests.browser_util import (CHROMIUM, HR_PATTERN, REPO_ROOT, SCREENSHOT_DIR, in_private_network,
                                 launch_chromium, streamlit_server, wait_for_text, write_y4m)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's Chromium (/usr/bin/chromium) is not installed; "
-                                       "run `bash setup.sh --dev`")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed; "
+                                        "run `bash setup.sh --dev`")]
 
 
 def _shot(page, name: str) -> None:
@@ -110,8 +111,9 @@ def test_live_page_fake_webcam_reaches_engine_and_shows_hr(tmp_path):
     frames = result.get("frames_processed") or int(re.search(r"Frames processed\s+(\d+)", page).group(1))
     assert frames > 100, result                          # the webcam frames reach the engine
     # The page asks for H.264 (webapp/webrtc_codecs.py): through VP8, whose denoiser weakens the clip's already weak
-    # pulse, an HR appeared after 45-95 s (once never within 108 s) and one CI run read 76.4 bpm; through H.264,
-    # benchmarks/live_browser.py saw the first HR after 30 s. The 170 s budget is kept for loaded machines.
+    # pulse, an HR appeared after 45-95 s (once never within 108 s) and one CI run read 76.4 bpm; through H.264
+    # started at 1.5 Mbit/s, benchmarks/live_browser.py saw the first HR after 7-8 s. The 170 s budget is for
+    # loaded machines (a timing is never asserted).
     assert result["ok"], f"{result}\n{proc.stderr[-3000:]}"
     assert result.get("codec") == "video/H264", result
     ref_hr = sample_clip_hr_bpm()
