@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,9 @@ def one_run(y4m: Path, seconds: float, method: str | None = None, every_s: float
                             "fps": float(fps.group(1)) if fps else None,
                             "method": shown_method.group(1).strip() if shown_method else None,
                             "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
-                            "codec": stats and stats["codec"], "encoder": stats and stats["encoder"]})
+                            "codec": stats and stats["codec"], "encoder": stats and stats["encoder"],
+                            "sent_size": stats and f"{stats.get('width')}x{stats.get('height')}",
+                            "limited_by": stats and stats.get("limited_by")})
         wall = time.monotonic() - cpu0[0]
         cpu = {"server_core_pct": 100 * (process_cpu_s(SERVER) - cpu0[1]) / wall,
                "browser_core_pct": 100 * (process_cpu_s(BROWSER) - cpu0[2]) / wall}
@@ -125,9 +128,16 @@ def summary_row(codecs: str, kbps_start: int, result: dict, ref_hr: float) -> st
     first = f"{shown[0][0]:.0f} s" if shown else "never"
     err = f"{np.median(errors):.1f} / {errors.max():.1f}" if errors.size else "-"
     fps = [s["fps"] for s in samples if s["fps"] is not None]
+    after = [s for s in samples if shown and s["t_s"] > shown[0][0]]
+    share_after = f"{100 * sum(s['hr_bpm'] is not None for s in after) / len(after):.0f}%" if after else "-"
+    sizes = Counter(s.get("sent_size") for s in samples if s.get("sent_size"))
+    size_text = ", ".join(f"{k} {100 * v / sum(sizes.values()):.0f}%" for k, v in sizes.most_common(2)) or "?"
+    limits = Counter(s.get("limited_by") for s in samples if s.get("limited_by"))
+    limit_text = ", ".join(f"{k} {100 * v / sum(limits.values()):.0f}%" for k, v in limits.most_common(2)) or "?"
     return (f"| {', '.join(methods) or '?'} | {codecs} | {kbps_start or 'browser'} | {', '.join(sorted(sent)) or '?'} | "
             f"{np.median(early) if early else float('nan'):.0f} | {np.median(kbps) if kbps else float('nan'):.0f} | "
-            f"{len(shown)}/{len(samples)} | {first} | {err} | {np.median(fps) if fps else float('nan'):.1f} | "
+            f"{len(shown)}/{len(samples)} | {first} | {share_after} | {err} | {size_text} | {limit_text} | "
+            f"{np.median(fps) if fps else float('nan'):.1f} | "
             f"{result['server_core_pct']:.0f} / {result['browser_core_pct']:.0f} |")
 
 
@@ -141,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples of the page")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--method", help="method chosen on the page before START (default: the page's default)")
+    parser.add_argument("--samples-dir", type=Path, help="also write each run's samples there as JSON")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--y4m", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -152,8 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"sample clip looped, oximeter {ref_hr:.1f} bpm; method {args.method or 'the page default'}; the page "
           f"sampled every {args.sample_every:g} s for {args.seconds:.0f} s after START")
     print("| method shown | preference | start kbit/s | sent (encoder) | median kbit/s, first 10 s | median kbit/s | "
-          "samples with a heart rate | first | median / max error (bpm) | page fps | CPU % of a core: server / browser |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "samples with a heart rate | first | with one after the first | median / max error (bpm) | sent size | "
+          "quality limited by | page fps | CPU % of a core: server / browser |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         y4m = Path(tmp) / "face.y4m"
         write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)
@@ -162,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
                 for kbps in args.start_kbps:
                     result = run_in_namespace(codecs, kbps, y4m, args.seconds, args.method, args.sample_every)
                     print(summary_row(codecs, kbps, result, ref_hr), flush=True)
+                    if args.samples_dir is not None:
+                        args.samples_dir.mkdir(parents=True, exist_ok=True)
+                        name = f"{codecs.replace(',', '-')}_{kbps}_{time.strftime('%H%M%S')}.json"
+                        (args.samples_dir / name).write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

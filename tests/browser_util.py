@@ -41,7 +41,8 @@ TRACK_CONNECTIONS = """(() => { const Original = window.RTCPeerConnection; if (!
 OUTBOUND_VIDEO = """async () => { const out = []; for (const pc of (window.__pcs || [])) { const stats = await pc.getStats();
   const codecs = {}; stats.forEach(r => { if (r.type === 'codec') codecs[r.id] = r.mimeType; });
   stats.forEach(r => { if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({codec: codecs[r.codecId],
-    encoder: r.encoderImplementation, bytes: r.bytesSent, t_ms: r.timestamp}); }); } return out; }"""
+    encoder: r.encoderImplementation, bytes: r.bytesSent, t_ms: r.timestamp, width: r.frameWidth,
+    height: r.frameHeight, fps: r.framesPerSecond, limited_by: r.qualityLimitationReason}); }); } return out; }"""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

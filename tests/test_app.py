@@ -18,6 +18,8 @@ from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
 from kdphys.io.write import write_video
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
 HR_RE = re.compile(r"Heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")
 RUN_TIMEOUT_S = 60

@@ -33,6 +33,8 @@ from kdphys.io.write import write_video
 from tests.test_app import MAIN, RUN_TIMEOUT_S, assert_no_traceback, page_text, shown_hr
 from webapp import plots, ui
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 NEURAL_READY = model_status()["teacher"].available and model_status()["student"].available
 
 

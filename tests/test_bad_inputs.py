@@ -40,6 +40,8 @@ from kdphys import cli, paths
 from tests import media
 from webapp.ui import GENERIC_ERROR
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
 HR_RE = re.compile(r"Heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")
 CLI_HR_RE = re.compile(r"heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")

@@ -15,6 +15,8 @@ from kdphys.bench.suite import models_table
 from kdphys.bench.tables import Table, cell, si
 from kdphys.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 
 def test_bench_params_prints_both_parameter_counts():
     proc = subprocess.run([sys.executable, "-m", "kdphys", "bench", "--params"], capture_output=True, text=True,

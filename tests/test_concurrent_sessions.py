@@ -21,6 +21,8 @@ from kdphys.data.reference import sample_clip_hr_bpm
 from tests import media
 from tests.browser_util import CHROMIUM, HR_PATTERN, launch_chromium, streamlit_server, wait_for_text
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 MAIN = str(paths.REPO_ROOT / "webapp" / "main.py")
 
 

@@ -8,6 +8,8 @@ import argparse
 
 import pytest
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 
 @pytest.fixture(scope="module")
 def subjects(tmp_path_factory):

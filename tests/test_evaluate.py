@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 HR_BPM = (62.0, 84.0, 108.0, 126.0)
 
 

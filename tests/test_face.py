@@ -309,6 +309,7 @@ def test_large_jump_snaps_box():
     small = [(100, 100, 200, 200), (104, 100, 204, 200)]
     tracker = FaceTracker(TrackerSettings(detect_every=1, smoothing=0.3), detector=FakeDetector(small))
     first, second = tracker.update(blank_frame()), tracker.update(blank_frame())
+    assert box_centres([first.box_xyxy])[0, 0] == pytest.approx(150, abs=1e-3)
     assert box_centres([second.box_xyxy])[0, 0] == pytest.approx(150 + 0.3 * 4, abs=1e-3)
 
 

@@ -22,6 +22,8 @@ from kdphys import paths
 from kdphys.errors import VideoError
 from kdphys.io.video import iter_frames, probe
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 N_MUTANTS = 80
 N_HEADER_MUTANTS = 20          # of the first 4 KB (container headers) of the full file, first 90 frames read
 MUTANT_TIME_LIMIT_S = 30.0

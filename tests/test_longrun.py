@@ -25,6 +25,8 @@ from kdphys.data.synthetic import SyntheticConfig, generate_clip
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.pipeline.live import LiveSession, LiveSettings
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 FPS = 30.0
 STREAM_S = 30 * 60.0
 HR_BPM = 75.0

@@ -10,6 +10,8 @@ from kdphys.methods import get_method
 from kdphys.evaluation.metrics import mae
 from kdphys.signal.quality import assess
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 HRS_BPM = (45, 60, 75, 90, 120, 150)
 SIZE = (240, 320)   # (H, W): small frames keep the suite fast; the face is still ~120 px wide
 # Lossless H.264 (crf 0): at 320x240 the synthetic pulse (0.6 % peak-to-peak) does not survive crf 18

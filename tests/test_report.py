@@ -18,6 +18,8 @@ from kdphys.signal.quality import QualitySettings
 from kdphys.data.reference import sample_clip_reference
 from kdphys.explain.report import NOT_A_MEDICAL_DEVICE, build_report, write_report
 
+pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
+
 
 def _text(pdf) -> tuple[str, PdfReader]:
     """All text of a PDF (path or bytes) with its whitespace collapsed, and the reader."""
