@@ -85,12 +85,10 @@ def available_methods(weights_dir: Path | None = None) -> list[str]:
     return [name for name, s in model_status(weights_dir).items() if s.available]
 
 
-#: Whether the app may start with the student. The release's distilled student passes the real-clip check
-#: of weights/MODEL_CARD.md on uploads (71.4 bpm vs the oximeter's 71.1, tests/test_pipeline_real.py) but
-#: not live: through the live engine, uncompressed or VP8-compressed (benchmarks/live_vp8.py --method student), it
-#: read in 0-5 % of the seconds, POS in 48-91 % (20 s window); in Chromium through H.264, as the live page now asks
-#: for (benchmarks/live_browser.py --method student), in 0 of 24 samples per 120 s session, POS in 12-18. Until a
-#: student reads live, the app starts with POS and offers the student.
+#: Whether the app may start with the student. The shipped student reads real faces worse than POS: no
+#: reading on the sample clip, 2 of 8 UBFC-rPPG dev subjects read where POS reads 6 (weights/MODEL_CARD.md,
+#: table 4; benchmarks/dev_readings.py --method student). Until a student beats POS on held-out real video,
+#: uploaded and live, the app starts with POS and offers the student.
 STUDENT_VALIDATED_ON_REAL_VIDEO = False
 
 
