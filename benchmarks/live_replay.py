@@ -22,7 +22,7 @@ import numpy as np
 
 
 from kdphys.data.dev_clips import dev_clips  # noqa: E402
-from kdphys.pipeline.live import LiveSession  # noqa: E402
+from kdphys.pipeline.live import LiveSession, LiveSettings  # noqa: E402
 from kdphys.data.reference import window_hr_from_beats  # noqa: E402
 from kdphys.io.video import iter_frames, probe  # noqa: E402
 
@@ -65,10 +65,10 @@ def codec_roundtrip(frames, codec: str, bitrate: float, fps: float):
             yield f.to_ndarray(format="rgb24"), k / fps
 
 
-def replay(frames, ref_wave_f: np.ndarray, method: str) -> dict:
+def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings | None = None) -> dict:
     """Push every frame at its time; read the status after each whole second. Returns figures."""
     clock = {"now": 0.0}
-    session = LiveSession(method=method, clock=lambda: clock["now"])
+    session = LiveSession(method=method, settings=settings, clock=lambda: clock["now"])
     samples = []                        # (t_s, hr_bpm or None, reference hr, cause)
     next_read = 1.0
     for rgb, t in frames:
@@ -99,10 +99,13 @@ def main() -> int:
     parser.add_argument("--loops", type=int, default=3, help="times the sample clip is played")
     parser.add_argument("--codec", choices=["none", "h264", "vp8"], default="none")
     parser.add_argument("--bitrate", type=float, default=1e6, help="codec bitrate, bit/s")
+    parser.add_argument("--hold-s", type=float, default=LiveSettings.hold_s,
+                        help=f"how long a reading is held over refused windows, s (default {LiveSettings.hold_s:g})")
     args = parser.parse_args()
+    settings = LiveSettings(hold_s=args.hold_s)
     clips = {c.name: c for c in dev_clips()}
     print(f"method {args.method}, codec {args.codec}" + (f" at {args.bitrate / 1e6:g} Mbit/s" if args.codec != "none"
-                                                         else ""))
+                                                         else "") + f", hold {args.hold_s:g} s")
     print("| clip | first heart rate after (s) | samples with a heart rate after it | > 5 bpm off | largest error "
           "(bpm) | cause changes |")
     print("|---|---|---|---|---|---|")
@@ -117,7 +120,7 @@ def main() -> int:
         frames = looped_frames(clip.video, loops)
         if args.codec != "none":
             frames = codec_roundtrip(frames, args.codec, args.bitrate, FPS)
-        r = replay(frames, ref, args.method)
+        r = replay(frames, ref, args.method, settings)
         first = "never" if r["first_s"] is None else f"{r['first_s']:.0f}"
         print(f"| {name} | {first} | {100 * r['share']:.0f}% of {r['n']} | {r['wrong']} | {r['max_err']:.1f} | "
               f"{r['cause_changes']} |", flush=True)

@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.explain import attention_comparison, compare_with_reference, default_method, model_status
+from kdphys.explain import (attention_comparison, compare_with_reference, default_method, method_label,
+                            model_status)
 from kdphys.pipeline.live import LiveSession
 from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
@@ -106,7 +107,8 @@ def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
     assert hr is not None, page_text(at)
     assert abs(hr - reference_hr_bpm) < 2.0, (hr, reference_hr_bpm)
     text = page_text(at)
-    assert "my_face.avi" in text and "POS (classical)" in text
+    # the upload default names the signal it read (POS on this clip)
+    assert "my_face.avi" in text and f"{method_label(default_method())}, read with POS" in text
     assert "Upload a reference" in text      # no reference uploaded: no comparison numbers
 
 
@@ -245,13 +247,15 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     statuses = model_status(tmp_path)
     assert statuses["pos"].available and not statuses["student"].available and not statuses["teacher"].available
     assert "not trained yet" in statuses["student"].detail
-    assert default_method(tmp_path) == "pos"
+    assert default_method(tmp_path) == "pos-or-green" and default_method(tmp_path, live=True) == "pos"
+    assert method_label("pos-or-green", "green").endswith(", read with the green channel")
+    assert method_label("pos", "pos") == method_label("pos") == "POS (classical)"
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
     # The student becomes the default only once it is validated on real video (see kdphys.methods.registry).
-    assert default_method(tmp_path) == "pos"
+    assert default_method(tmp_path) == "pos-or-green"
     monkeypatch.setattr(registry, "STUDENT_VALIDATED_ON_REAL_VIDEO", True)
-    assert default_method(tmp_path) == "student"
+    assert default_method(tmp_path) == "student" == default_method(tmp_path, live=True)
 
 
 def test_attention_comparison_shapes_and_agreement_range():

@@ -1,4 +1,4 @@
-"""Classical rPPG methods (POS, CHROM, GREEN) and the method registry."""
+"""Classical rPPG methods (POS, CHROM, GREEN, POS or green) and the method registry."""
 
 import subprocess
 import sys
@@ -95,7 +95,7 @@ def test_bad_input_messages_say_what_to_do():
 
 
 def test_registry_names_settings_and_errors():
-    assert CLASSICAL_METHODS == ("pos", "chrom", "green")
+    assert CLASSICAL_METHODS == ("pos", "chrom", "green", "pos-or-green")
     for name in CLASSICAL_METHODS:
         method = get_method(name)
         assert isinstance(method, BVPMethod) and method.name == name and method.input_kind == "trace"

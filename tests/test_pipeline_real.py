@@ -21,9 +21,16 @@ def reference_hr_bpm():
     return hr
 
 
-@pytest.fixture(scope="module")
-def pos_result():
-    return analyze_video(paths.SAMPLE_VIDEO, method="pos")
+@pytest.fixture(scope="module", params=["pos", "pos-or-green"])
+def pos_result(request):
+    """The sample clip through POS (the live default) and POS-or-green (the upload default; it picks POS here)."""
+    return analyze_video(paths.SAMPLE_VIDEO, method=request.param)
+
+
+def test_the_signal_read_is_named(pos_result):
+    """POS-or-green says which signal it read (POS on this clip, where the head moves); POS is its own."""
+    snap = pos_result.snapshot
+    assert snap.signal_source == "pos" and pos_result.summary()["signal_source"] == "pos"
 
 
 def test_reference_is_about_71_bpm(reference_hr_bpm):
@@ -52,7 +59,7 @@ def test_shipped_students_never_misread_the_real_clip_and_pos_stays_default_whil
     reading = analyze_video(paths.SAMPLE_VIDEO, engine=engine).snapshot.reading
     if reading.hr_bpm is None:
         assert reading.reason.startswith("no reading")
-        assert default_method(paths.WEIGHTS_DIR) == "pos"
+        assert default_method(paths.WEIGHTS_DIR) != "student"
     else:
         assert abs(reading.hr_bpm - reference_hr_bpm) <= 1.0
 

@@ -27,7 +27,7 @@ GENERIC_ERROR = ("Something went wrong while processing this input, so no heart 
 METHOD_LABELS = explain.METHOD_LABELS
 
 #: What the app says about the distilled student next to the method choice (one sentence the lead can change).
-STUDENT_EXPERIMENTAL = ("Default: POS, a classical method. The student (a small neural network) is "
+STUDENT_EXPERIMENTAL = ("The student (a small neural network) is "
                         "experimental: trained on synthetic faces only, it reads uploaded videos but rarely "
                         "the live webcam.")
 QUALITY_HELP = ("Quality says how well the video supports the number, not how close it is to a medical "
@@ -44,8 +44,8 @@ TIMING_STAGES = (("decode", ("decode",), "reading the video file"),
                  ("total", ("total",), "total"))
 
 
-def method_label(name: str) -> str:
-    return explain.method_label(name)
+def method_label(name: str, source: str | None = None) -> str:
+    return explain.method_label(name, source)
 
 
 def hr_badge(reading, label: str = "Heart rate", n_windows: int | None = None, details: bool = True) -> None:

@@ -389,7 +389,7 @@ def targets_table(ctx: BenchContext) -> Table:
     if live.get("fps"):
         t.add(f"live pipeline >= {TARGET_LIVE_FPS:.0f} fps at 640x480", f"{live['fps']:.1f} fps",
               live["fps"] >= TARGET_LIVE_FPS)
-    for name, label in (("pos", "POS, the app's default"), ("student-onnx", "student ONNX")):
+    for name, label in (("pos", "POS"), ("student-onnx", "student ONNX")):
         up = ctx.results.get("upload", {}).get(name, {})
         if up.get("x_realtime"):
             bound = upload_cpu_bound(up)

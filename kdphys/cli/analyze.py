@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from kdphys.methods.registry import default_method
 from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.signal.hr_track import TrackSettings
@@ -23,7 +24,8 @@ from kdphys.signal import DEFAULT_BAND_HZ
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="video file (mp4, avi, mov, mkv, webm)")
-    parser.add_argument("--method", default="pos", help="pos | chrom | green | student | teacher (default: pos)")
+    parser.add_argument("--method", default=default_method(),
+                        help=f"pos-or-green | pos | chrom | green | student | teacher (default: {default_method()})")
     parser.add_argument("--out", help="CSV file, one row per window: its heart rate (empty where refused), "
                                       "accepted flag, quality, SNR, confidence, reason")
     parser.add_argument("--waveform", help="CSV file, one row per sample: time, BVP, face, read, beat")
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     reading = result.snapshot.reading
-    print(f"method: {result.snapshot.method}")
+    snap = result.snapshot
+    print(f"method: {snap.method}" + (f" (read with {snap.signal_source})" if snap.signal_source != snap.method else ""))
     print(f"heart rate: {reading.describe()}")
     if reading.hr_bpm is not None:
         print(f"quality: {reading.quality} (confidence {reading.confidence:.2f}, periodicity {reading.sqi:.2f}, "

@@ -121,7 +121,7 @@ def _details_rows(result, source_name: str, created: dt.datetime) -> list[tuple[
     return [("File", source_name), ("SHA-256", result.file_sha256 or "not available"),
             ("Analysed", created.strftime("%Y-%m-%d %H:%M %Z").strip()),
             ("Video", f"{v.width} × {v.height} pixels, {v.fps:.0f} frames per second, {v.duration_s:.1f} s"),
-            ("Method", f"{explain.method_label(method)}; weights: {explain.weights_version(method)}; "
+            ("Method", f"{explain.method_label(method, result.snapshot.signal_source)}; weights: {explain.weights_version(method)}; "
                        f"KDPhys {__version__}")]
 
 

@@ -3,7 +3,8 @@
     from kdphys.methods import get_method
     bvp = get_method("pos").bvp(rgb_trace, fps=30.0)     # (n_frames, 3) 0..255 -> (n_frames,)
 
-Classical methods ("pos", "chrom", "green") live in this package and are always available. Neural
+Classical methods ("pos", "chrom", "green", and "pos-or-green", which reads whichever of POS
+and green shows the clearer pulse) live in this package and are always available. Neural
 methods ("student", "student-torch", "teacher") live in ``kdphys.methods.neural``, which needs torch /
 onnxruntime and model weights; it is imported only when one of those names is asked for.
 
@@ -20,10 +21,11 @@ from typing import Callable
 
 from kdphys.methods.base import BVPMethod
 from kdphys.methods.chrom import CHROM
+from kdphys.methods.clearest import ClearestOf
 from kdphys.methods.green import Green
 from kdphys.methods.pos import POS
 
-CLASSICAL_METHODS = ("pos", "chrom", "green")
+CLASSICAL_METHODS = ("pos", "chrom", "green", "pos-or-green")
 
 #: name -> module that registers it on import (see the module docstring).
 LAZY_METHOD_MODULES: dict[str, str] = {
@@ -32,7 +34,7 @@ LAZY_METHOD_MODULES: dict[str, str] = {
     "teacher": "kdphys.methods.neural",
 }
 
-_FACTORIES: dict[str, Callable[..., BVPMethod]] = {"pos": POS, "chrom": CHROM, "green": Green}
+_FACTORIES: dict[str, Callable[..., BVPMethod]] = {"pos": POS, "chrom": CHROM, "green": Green, "pos-or-green": ClearestOf}
 
 
 def register_method(name: str, factory: Callable[..., BVPMethod]) -> None:
@@ -50,7 +52,7 @@ def get_method(name: str, **kw) -> BVPMethod:
     """Build a method by name.
 
     Args:
-        name: "pos", "chrom", "green", or a neural name ("student", "student-torch", "teacher").
+        name: "pos", "chrom", "green", "pos-or-green", or a neural name ("student", "student-torch", "teacher").
         **kw: settings passed to the method's constructor (e.g. ``window_s=1.6`` for POS).
 
     Raises:
@@ -74,5 +76,5 @@ def get_method(name: str, **kw) -> BVPMethod:
     return _FACTORIES[key](**kw)
 
 
-__all__ = ["BVPMethod", "CHROM", "CLASSICAL_METHODS", "Green", "LAZY_METHOD_MODULES", "POS",
+__all__ = ["BVPMethod", "CHROM", "CLASSICAL_METHODS", "ClearestOf", "Green", "LAZY_METHOD_MODULES", "POS",
            "available_methods", "get_method", "register_method"]

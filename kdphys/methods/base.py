@@ -41,6 +41,11 @@ class BVPMethod(ABC):
             fps: sampling rate of ``x`` in frames per second (uniform).
         """
 
+    def bvp_and_source(self, x: np.ndarray, fps: float) -> tuple[str, np.ndarray]:
+        """(name of the method whose signal was used, ``bvp(x, fps)``): this method's own name, except for
+        methods that choose among others (``kdphys.methods.clearest.ClearestOf``)."""
+        return self.name, self.bvp(x, fps)
+
 
 def crop_size_for(methods, default: int = 72) -> int:
     """Side (pixels) of the face crops to cut for ``methods``: the one crop size their neural members

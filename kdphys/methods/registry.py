@@ -1,7 +1,8 @@
 """Which methods the app offers: their names for people, whether their weights exist, the default.
 
     statuses = model_status()          # {name: ModelStatus(available, detail)} for student, teacher, pos, ...
-    default_method()                   # "student" once it is validated on real video, else "pos"
+    default_method()                   # "student" once it is validated on real video, else "pos-or-green"
+    default_method(live=True)          # ... else "pos"
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ WEIGHT_FILES: dict[str, tuple[str, ...]] = {
     "teacher": ("teacher.pt",),
 }
 #: Method names shown to users, in display order.
-APP_METHODS = ("student", "teacher", "pos", "chrom", "green")
+APP_METHODS = ("student", "teacher", "pos-or-green", "pos", "chrom", "green")
 #: Each method in words, for the app and reports.
 METHOD_LABELS = {"student": "Student (small neural network)", "teacher": "Teacher (large neural network)",
+                 "pos-or-green": "POS or green, whichever pulse is clearer (classical)",
                  "pos": "POS (classical)", "chrom": "CHROM (classical)", "green": "Green channel (classical)"}
 
 
-def method_label(name: str) -> str:
-    """A method in words ("POS (classical)"); unknown names as they are."""
-    return METHOD_LABELS.get(name, name)
+#: A method's signal in a few words, for "read with ..." (Snapshot.signal_source).
+SOURCE_WORDS = {"pos": "POS", "green": "the green channel", "chrom": "CHROM"}
+
+
+def method_label(name: str, source: str | None = None) -> str:
+    """A method in words ("POS (classical)"); unknown names as they are. With the ``source`` a choosing
+    method took (``Snapshot.signal_source``) when it differs from ``name``: "..., read with the green channel"."""
+    label = METHOD_LABELS.get(name, name)
+    if source and source != name:
+        label += f", read with {SOURCE_WORDS.get(source, source)}"
+    return label
 
 
 def weights_version(name: str, weights_dir: Path | None = None) -> str:
@@ -87,16 +97,23 @@ def available_methods(weights_dir: Path | None = None) -> list[str]:
 
 #: Whether the app may start with the student. The shipped student reads real faces worse than POS: no
 #: reading on the sample clip, 2 of 8 UBFC-rPPG dev subjects read where POS reads 6 (weights/MODEL_CARD.md,
-#: table 4; benchmarks/dev_readings.py --method student). Until a student beats POS on held-out real video,
-#: uploaded and live, the app starts with POS and offers the student.
+#: table 4; benchmarks/dev_readings.py --method student). Until a student beats the classical default on
+#: held-out real video, uploaded and live, the app starts with the classical default and offers the student.
 STUDENT_VALIDATED_ON_REAL_VIDEO = False
+#: Classical default of uploads: POS or green, whichever the tracker follows more confidently over the
+#: recording (7 of 8 dev subjects read where POS reads 6; benchmarks/dev_readings.py).
+UPLOAD_CLASSICAL = "pos-or-green"
+#: Classical default of live: POS. On a rolling 30 s the choice between POS and green is made on too few
+#: windows: it picked wrong green tracks on three dev subjects (benchmarks/live_replay.py; docs/DESIGN.md).
+LIVE_CLASSICAL = "pos"
 
 
-def default_method(weights_dir: Path | None = None) -> str:
-    """The student when its weights exist and it is validated on real video (see above), POS otherwise."""
+def default_method(weights_dir: Path | None = None, live: bool = False) -> str:
+    """The student when its weights exist and it is validated on real video (see above), else the classical
+    default of uploads (``UPLOAD_CLASSICAL``) or, with ``live``, of the live page (``LIVE_CLASSICAL``)."""
     if STUDENT_VALIDATED_ON_REAL_VIDEO and model_status(weights_dir)["student"].available:
         return "student"
-    return "pos"
+    return LIVE_CLASSICAL if live else UPLOAD_CLASSICAL
 
 
 def parameter_count(name: str) -> int | None:

@@ -314,7 +314,8 @@ class Engine:
         return len(self._t_s) / self.settings.fps
 
     def _window(self, n: int | None):
-        """Last n samples (all when None) of time, trace (n,3), face flags and BVP from the method."""
+        """Last n samples (all when None) of time, trace (n,3), face flags and BVP from the method, and the
+        method whose signal that BVP is (``BVPMethod.bvp_and_source``)."""
         t0 = time.perf_counter()
         with self._lock:
             t_s = np.fromiter(self._t_s, float)
@@ -327,21 +328,22 @@ class Engine:
         if n is not None:
             t_s, trace, face = t_s[-n:], trace[-n:], face[-n:]
             crops = crops[-n:]
-        bvp = self._method_bvp(trace, face, crops, segments)
+        source, bvp = self._method_bvp(trace, face, crops, segments)
         self.timer.add("model_window", time.perf_counter() - t0)
-        return t_s, trace, face, bvp
+        return t_s, trace, face, bvp, source
 
-    def _method_bvp(self, trace, face, crops, segments) -> np.ndarray:
-        fps = self.settings.fps
+    def _method_bvp(self, trace, face, crops, segments) -> tuple[str, np.ndarray]:
+        """(the method whose signal was used, BVP (n,)); see ``BVPMethod.bvp_and_source``."""
+        fps, name = self.settings.fps, self.method.name
         if len(trace) < 2 or not face.any():
-            return np.zeros(len(trace))
+            return name, np.zeros(len(trace))
         if self.method.input_kind == "trace":
-            return self.method.bvp(fill_gaps(trace), fps)
+            return self.method.bvp_and_source(fill_gaps(trace), fps)
         if segments is not None:
             bvp = segments
         else:
             bvp = self.method.bvp(np.stack(crops), fps) if crops else np.zeros(0)
-        return _match_length(bvp, len(trace))
+        return name, _match_length(bvp, len(trace))
 
     def reading(self) -> HrReading:
         """Live heart rate: the reading of the window that ended ``live_lag_s`` ago (the first, while there are
@@ -357,7 +359,7 @@ class Engine:
     def live_readings(self) -> Readings:
         """The windows behind ``reading``: Readings of the last ``live_track_s`` (since the face returned)."""
         n = int(round(self.settings.live_track_s * self.settings.fps))
-        _, trace, face, bvp = self._window(n)
+        _, trace, face, bvp, _ = self._window(n)
         trace, face, bvp = _since_face_returned(trace, face, bvp)
         return self._read(trace, face, bvp, grow=True)
 
@@ -374,7 +376,7 @@ class Engine:
         """(t_s (n,), band-passed BVP (n,)) of the last window, for the live plot."""
         window_s = self.settings.window_s if window_s is None else window_s
         n = None if window_s == 0 else int(round(window_s * self.settings.fps))
-        t_s, _, _, bvp = self._window(n)
+        t_s, _, _, bvp, _ = self._window(n)
         if len(bvp) < 2:
             return t_s, np.zeros(len(t_s))
         return t_s, sig.preprocess(bvp, self.settings.fps, self.settings.band_hz)
@@ -382,7 +384,7 @@ class Engine:
     def snapshot(self) -> "Snapshot":
         """Everything recorded so far, post-processed: waveform, readings per window and their summary,
         beats (where the video was read) and the spectrum."""
-        t_s, trace, face, bvp = self._window(None)
+        t_s, trace, face, bvp, source = self._window(None)
         fps, band = self.settings.fps, self.settings.band_hz
         readings = self._read(trace, face, bvp, grow=False)
         spectrum = beats = None
@@ -391,7 +393,8 @@ class Engine:
             beats = beats_where_read(readings)
         return Snapshot(t_s=t_s, bvp=readings.bvp_f, raw_bvp=bvp, trace=trace, face_present=face,
                         reading=readings.summary,
-                        readings=readings, spectrum=spectrum, beats=beats, fps=fps, method=self.method.name)
+                        readings=readings, spectrum=spectrum, beats=beats, fps=fps, method=self.method.name,
+                        signal_source=source)
 
     def recorded(self) -> "RecordedSignals":
         """Every sample so far (needs ``record_crops``): grid times, skin trace, face flags and face crops."""
@@ -454,6 +457,8 @@ class Snapshot:
             nothing was read.
         fps: grid rate, samples per second.
         method: method name.
+        signal_source: the method whose signal was read: ``method`` itself, or the candidate a choosing
+            method ("pos-or-green") took ("pos" or "green").
     """
 
     t_s: np.ndarray
@@ -467,6 +472,7 @@ class Snapshot:
     beats: sig.BeatEstimate | None
     fps: float
     method: str
+    signal_source: str = ""
 
 
 def _since_face_returned(trace: np.ndarray, face: np.ndarray, bvp: np.ndarray):

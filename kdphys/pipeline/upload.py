@@ -88,6 +88,7 @@ class AnalysisResult:
             "kdphys_version": __version__,
             "file_sha256": self.file_sha256,
             "method": self.snapshot.method,
+            "signal_source": self.snapshot.signal_source,
             "hr_bpm": _rounded(r.hr_bpm, 2),
             "hr_range_bpm": None if r.hr_range_bpm is None else [round(float(v), 1) for v in r.hr_range_bpm],
             "coverage": _rounded(r.coverage, 3),

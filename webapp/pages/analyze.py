@@ -49,9 +49,9 @@ def _choose_method(statuses: dict) -> str:
     if default == "student":
         st.caption("Default: the student, a small neural network distilled from the teacher.")
     elif statuses["student"].available:
-        st.caption(ui.STUDENT_EXPERIMENTAL)
+        st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_EXPERIMENTAL}")
     else:
-        st.caption("Default: POS, a classical method (the student has not been trained yet).")
+        st.caption(f"Default: {ui.method_label(default)} (the student has not been trained yet).")
     ui.model_status_lines(statuses)
     return method
 
@@ -191,7 +191,7 @@ def _show_result(state: dict, statuses: dict) -> None:
     snap = result.snapshot
     st.divider()
     v = result.video
-    st.markdown(f"**{state['source']}** · {ui.method_label(snap.method)} · {v.width}×{v.height} pixels, "
+    st.markdown(f"**{state['source']}** · {ui.method_label(snap.method, snap.signal_source)} · {v.width}×{v.height} pixels, "
                 f"{v.fps:.0f} frames per second, {v.duration_s:.1f} s")
     ui.hr_badge(snap.reading, n_windows=len(snap.readings.windows))
     st.caption(ui.NOT_A_MEDICAL_DEVICE)

@@ -47,7 +47,7 @@ INTRO = ("Press **START** and allow the camera. Sit still, face the camera in ev
 def _session() -> LiveSession:
     """This browser session's LiveSession (created on first use, never shared between sessions)."""
     if SESSION_KEY not in st.session_state:
-        st.session_state[SESSION_KEY] = LiveSession(method=default_method())
+        st.session_state[SESSION_KEY] = LiveSession(method=default_method(live=True))
     return st.session_state[SESSION_KEY]
 
 
@@ -125,8 +125,8 @@ def main() -> None:
                       format_func=ui.method_label, horizontal=True, key="live_method")
     if not statuses["student"].available:
         st.caption("The student has not been trained yet; POS is used.")
-    elif default_method() != "student":
-        st.caption(ui.STUDENT_EXPERIMENTAL)
+    elif default_method(live=True) != "student":
+        st.caption(f"Default: {ui.method_label(default_method(live=True))}. {ui.STUDENT_EXPERIMENTAL}")
     session.set_method(method)
     left, right = st.columns([1, 1])
     with left:

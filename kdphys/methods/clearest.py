@@ -1,0 +1,78 @@
+"""POS or the green channel, whichever shows the clearer pulse: the app's default classical method.
+
+POS cancels what the three colour channels do together, which is what makes it robust to light and
+movement; at the bit rates of web video (UBFC-rPPG's H.264 at ~100-200 kbit/s) the codec keeps mostly
+the brightness of the skin, so the pulse there moves R, G and B together and POS cancels much of it
+while the green channel keeps it. Neither wins everywhere, so both are computed from the same skin
+trace and the recording is read with the one whose heart-rate track is the more certain: the mean
+confidence of the tracker (``kdphys.signal.hr_track``) over the recording's windows. On the eight
+UBFC-rPPG dev subjects that rule picks green for five and POS for three and the sample clip (webcam,
+head movement) and leaves no parameter to fit (benchmarks/dev_readings.py; docs/DESIGN.md).
+
+Limits: a light that flickers, or a head that nods, at a steady rate inside the pulse band is as clear a
+track in the green channel as a pulse, and wins; on a rolling 30 s (live) the choice is made on too few
+windows and picked such tracks on dev subjects, so the live page runs POS (methods.registry.LIVE_CLASSICAL).
+
+    method = ClearestOf()                      # candidates POS, Green
+    bvp = method.bvp(rgb_trace, fps=30.0)      # (n_frames, 3) 0..255 -> (n_frames,)
+    name, bvp = method.bvp_and_source(rgb_trace, 30.0)   # and which candidate was used ("pos" or "green")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from kdphys import signal as sig
+from kdphys.methods.base import BVPMethod
+from kdphys.methods.green import Green
+from kdphys.methods.pos import POS
+
+
+def track_clarity(bvp: np.ndarray, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> float:
+    """How certain the heart-rate tracker is of a BVP: its mean confidence over the windows, 0..1.
+
+    Args:
+        bvp: (n,) raw BVP from a method. fps: Hz. band_hz: pre-processing band, Hz.
+    Returns:
+        mean of ``HrTrack.confidence``; 0 for a signal too short for one window or without variation.
+    """
+    from kdphys.signal.hr_track import TrackSettings, track_hr, window_slices
+
+    z = np.asarray(bvp, dtype=np.float64)
+    settings = TrackSettings()
+    if not window_slices(z.size, fps, settings) or not np.all(np.isfinite(z)) or np.ptp(z) <= 0:
+        return 0.0
+    return float(np.mean(track_hr(sig.preprocess(z, fps, band_hz), fps, settings, band_hz).confidence))
+
+
+@dataclass
+class ClearestOf(BVPMethod):
+    """The candidate method whose pulse the tracker follows with the most confidence (see the module
+    docstring). ``bvp(x, fps)``: x as the candidates take it (an RGB trace (n_frames, 3) 0..255 or crops);
+    returns (n_frames,) float64, zero mean. Ties go to the first candidate.
+
+    Attributes:
+        candidates: the methods to choose from, all of the same ``input_kind``.
+    """
+
+    name: ClassVar[str] = "pos-or-green"
+    input_kind: ClassVar[str] = "trace"
+    candidates: tuple[BVPMethod, ...] = field(default_factory=lambda: (POS(), Green()))
+
+    def __post_init__(self) -> None:
+        if not self.candidates:
+            raise ValueError("ClearestOf needs at least one candidate method.")
+        if any(m.input_kind != self.input_kind for m in self.candidates):
+            raise ValueError(f"ClearestOf candidates must all take a {self.input_kind!r} input.")
+
+    def bvp_and_source(self, x: np.ndarray, fps: float) -> tuple[str, np.ndarray]:
+        """(name of the candidate used, its BVP (n_frames,))."""
+        outputs = [(m.name, m.bvp(x, fps)) for m in self.candidates]
+        scores = [track_clarity(bvp, fps) for _, bvp in outputs]
+        return outputs[int(np.argmax(scores))]
+
+    def bvp(self, x: np.ndarray, fps: float) -> np.ndarray:
+        return self.bvp_and_source(x, fps)[1]
