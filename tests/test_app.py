@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
-from kdphys.explain import (attention_comparison, compare_with_reference, default_method, method_label,
-                            model_status)
+from kdphys.explain import (METHOD_NOTES, attention_comparison, compare_with_reference, default_method,
+                            method_label, model_status)
 from kdphys.pipeline.live import LiveSession
 from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
@@ -109,6 +109,7 @@ def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
     text = page_text(at)
     # the upload default names the signal it read (POS on this clip)
     assert "my_face.avi" in text and f"{method_label(default_method())}, read with POS" in text
+    assert METHOD_NOTES[default_method()] in text         # what "POS or green" means, beside the choice
     assert "Upload a reference" in text      # no reference uploaded: no comparison numbers
 
 

@@ -22,10 +22,13 @@ WEIGHT_FILES: dict[str, tuple[str, ...]] = {
 APP_METHODS = ("student", "teacher", "pos-or-green", "pos", "chrom", "green")
 #: Each method in words, for the app and reports.
 METHOD_LABELS = {"student": "Student (small neural network)", "teacher": "Teacher (large neural network)",
-                 "pos-or-green": "POS or green, whichever pulse is clearer (classical)",
+                 "pos-or-green": "POS or green (classical)",
                  "pos": "POS (classical)", "chrom": "CHROM (classical)", "green": "Green channel (classical)"}
 
 
+#: What a method does, where its label does not say it (shown beside the method choice).
+METHOD_NOTES = {"pos-or-green": ("POS or green reads the video with POS or with the green channel, whichever "
+                                 "shows the clearer pulse; the result says which.")}
 #: A method's signal in a few words, for "read with ..." (Snapshot.signal_source).
 SOURCE_WORDS = {"pos": "POS", "green": "the green channel", "chrom": "CHROM"}
 

@@ -24,8 +24,8 @@ if PagesManager.uses_pages_directory:
 from kdphys import paths
 from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
-from kdphys.explain import (compare_with_reference, count_beats, default_method, model_status, on_video_clock,
-                            sample_reference_started_before_s)
+from kdphys.explain import (METHOD_NOTES, compare_with_reference, count_beats, default_method, model_status,
+                            on_video_clock, sample_reference_started_before_s)
 from kdphys.data.reference import load_reference_csv
 from webapp import plots, ui
 from webapp.attention import attention_panel
@@ -52,6 +52,8 @@ def _choose_method(statuses: dict) -> str:
         st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_EXPERIMENTAL}")
     else:
         st.caption(f"Default: {ui.method_label(default)} (the student has not been trained yet).")
+    if method in METHOD_NOTES:
+        st.caption(METHOD_NOTES[method])
     ui.model_status_lines(statuses)
     return method
 
