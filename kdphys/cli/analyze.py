@@ -24,8 +24,9 @@ from kdphys.signal import DEFAULT_BAND_HZ
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="video file (mp4, avi, mov, mkv, webm)")
-    parser.add_argument("--method", default=default_method(),
-                        help=f"pos-or-green | pos | chrom | green | student | teacher (default: {default_method()})")
+    default = default_method()
+    parser.add_argument("--method", default=default,
+                        help=f"pos-or-green | pos | chrom | green | student | teacher (default: {default})")
     parser.add_argument("--out", help="CSV file, one row per window: its heart rate (empty where refused), "
                                       "accepted flag, quality, SNR, confidence, reason")
     parser.add_argument("--waveform", help="CSV file, one row per sample: time, BVP, face, read, beat")
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         result = analyze_video(args.video, settings=settings, progress=progress)
     finally:
         bar.close()
-    reading = result.snapshot.reading
     snap = result.snapshot
+    reading = snap.reading
     print(f"method: {snap.method}" + (f" (read with {snap.signal_source})" if snap.signal_source != snap.method else ""))
     print(f"heart rate: {reading.describe()}")
     if reading.hr_bpm is not None:

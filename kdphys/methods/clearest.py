@@ -29,6 +29,7 @@ from kdphys import signal as sig
 from kdphys.methods.base import BVPMethod
 from kdphys.methods.green import Green
 from kdphys.methods.pos import POS
+from kdphys.signal.hr_track import TrackSettings, track_hr, window_slices
 
 
 def track_clarity(bvp: np.ndarray, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> float:
@@ -39,8 +40,6 @@ def track_clarity(bvp: np.ndarray, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> f
     Returns:
         mean of ``HrTrack.confidence``; 0 for a signal too short for one window or without variation.
     """
-    from kdphys.signal.hr_track import TrackSettings, track_hr, window_slices
-
     z = np.asarray(bvp, dtype=np.float64)
     settings = TrackSettings()
     if not window_slices(z.size, fps, settings) or not np.all(np.isfinite(z)) or np.ptp(z) <= 0:

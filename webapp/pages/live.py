@@ -125,8 +125,8 @@ def main() -> None:
                       format_func=ui.method_label, horizontal=True, key="live_method")
     if not statuses["student"].available:
         st.caption("The student has not been trained yet; POS is used.")
-    elif default_method(live=True) != "student":
-        st.caption(f"Default: {ui.method_label(default_method(live=True))}. {ui.STUDENT_EXPERIMENTAL}")
+    elif (default := default_method(live=True)) != "student":
+        st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_EXPERIMENTAL}")
     session.set_method(method)
     left, right = st.columns([1, 1])
     with left:
