@@ -51,7 +51,7 @@ def test_shipped_students_never_misread_the_real_clip_and_pos_stays_default_whil
     a reading must be within 1 bpm of the oximeter. Under the window gate they give "no reading" on this
     clip (known gap, issue 15); while they do, the app must not default to the student."""
     from kdphys.methods.neural import NeuralMethod
-    from kdphys.methods.registry import default_method
+    from kdphys.methods.registry import UPLOAD_CLASSICAL, default_method
     from kdphys.pipeline.engine import Engine, EngineSettings
 
     method = NeuralMethod.from_file(paths.WEIGHTS_DIR / weights, kind="student", name="student")
@@ -59,7 +59,7 @@ def test_shipped_students_never_misread_the_real_clip_and_pos_stays_default_whil
     reading = analyze_video(paths.SAMPLE_VIDEO, engine=engine).snapshot.reading
     if reading.hr_bpm is None:
         assert reading.reason.startswith("no reading")
-        assert default_method(paths.WEIGHTS_DIR) != "student"
+        assert default_method(paths.WEIGHTS_DIR) == UPLOAD_CLASSICAL
     else:
         assert abs(reading.hr_bpm - reference_hr_bpm) <= 1.0
 
