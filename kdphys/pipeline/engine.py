@@ -112,6 +112,10 @@ class EngineSettings:
         live_lag_s: live only: the reading shown is that of the window that ended this long ago, s (fixed-lag
             smoothing: the seconds after a window confirm or refute its heart rate; the newest window has
             only its past to go by).
+        live_min_confidence: live only: the tracker confidence (0..1) a window needs, in place of
+            ``quality.min_confidence``: with ``live_lag_s`` of future instead of the whole recording its
+            posterior is broader, so the same pulse scores lower than in an upload
+            (``benchmarks/calibrate_gate.py --live`` chose it; docs/DESIGN.md "Quality gate").
         window_s: length of the live waveform shown, seconds.
         history_s: live only: how much of the trace and waveform is kept, seconds.
         crop_size: side of the square face crop, pixels, for methods without a crop size of their own
@@ -127,6 +131,7 @@ class EngineSettings:
     track: TrackSettings = field(default_factory=TrackSettings)
     live_track_s: float = 30.0
     live_lag_s: float = 3.0
+    live_min_confidence: float = 0.8
     window_s: float = 10.0
     history_s: float = 60.0
     crop_size: int = 36
@@ -361,14 +366,16 @@ class Engine:
         n = int(round(self.settings.live_track_s * self.settings.fps))
         _, trace, face, bvp, _ = self._window(n)
         trace, face, bvp = _since_face_returned(trace, face, bvp)
-        return self._read(trace, face, bvp, grow=True)
+        return self._read(trace, face, bvp, live=True)
 
-    def _read(self, trace, face, bvp, grow: bool) -> Readings:
+    def _read(self, trace, face, bvp, live: bool) -> Readings:
+        """Readings of a span: live (growing first windows, ``live_min_confidence``) or a whole recording."""
         t0 = time.perf_counter()
         s = self.settings
         track = replace(s.track, min_window_s=min(s.quality.min_duration_s, s.track.window_s))
-        readings = read_signal(bvp, s.fps, face, raw_trace=trace if face.any() else None, quality=s.quality,
-                               track=track, band_hz=s.band_hz, grow=grow)
+        quality = replace(s.quality, min_confidence=s.live_min_confidence) if live else s.quality
+        readings = read_signal(bvp, s.fps, face, raw_trace=trace if face.any() else None, quality=quality,
+                               track=track, band_hz=s.band_hz, grow=live)
         self.timer.add("signal", time.perf_counter() - t0)
         return readings
 
@@ -386,7 +393,7 @@ class Engine:
         beats (where the video was read) and the spectrum."""
         t_s, trace, face, bvp, source = self._window(None)
         fps, band = self.settings.fps, self.settings.band_hz
-        readings = self._read(trace, face, bvp, grow=False)
+        readings = self._read(trace, face, bvp, live=False)
         spectrum = beats = None
         if len(bvp) >= int(2 * fps) and face.any():
             spectrum = sig.power_spectrum(readings.bvp_f, fps, band)
