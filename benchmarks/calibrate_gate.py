@@ -11,7 +11,8 @@ Data:
   reference is the finger oximeter's beats in it (kdphys.data.reference.window_hr_from_beats);
 - synthetic pulses: 60 s PPG-like signals whose rate moves between two values drawn from 40-180 bpm, with
   pink + white noise at -6..+3 dB (kdphys.data.synthetic.signals); truth = mean rate in each window;
-- synthetic noise: white, pink and constant-plus-quantisation signals of 60 s without a pulse.
+- synthetic noise: white, pink and constant-plus-quantisation signals of 60 s without a pulse;
+- reported for the choice only: 30 s of pulse, then 30 s of noise (how much of the noise still reads).
 
 A window is "wrong" when its reading is more than 5 bpm from the reference. For every tracker setting the
 windows are read once with the gate open; each threshold combination is then a mask over their features.
@@ -140,6 +141,23 @@ def synthetic_sets(track: TrackSettings, trials: int, seed: int, mode: str = "up
     return pulses, noise
 
 
+def pulse_then_noise_set(track: TrackSettings, trials: int, seed: int, mode: str = "upload") -> np.ndarray:
+    """Features of 60 s signals: 30 s of a +3 dB pulse (50-150 bpm), then 30 s of noise at the pulse's
+    level (the kinds in turn); truth 0 for the windows wholly inside the noise, nan elsewhere. A reading
+    there is the pulse's rate carried on by the tracker's memory after the pulse has gone."""
+    rng = np.random.default_rng(seed + 1)
+    n = int(30 * FPS)
+    rows = []
+    for trial in range(trials):
+        hr = rng.uniform(50, 150)
+        pulse, _ = noisy_pulse(rng, n, FPS, hr, hr, snr_db=3.0)
+        noise = noise_only(rng, NOISE_KINDS[trial % len(NOISE_KINDS)], n, FPS)
+        noise = (noise - noise.mean()) / max(float(noise.std()), 1e-12) * float(pulse.std())
+        rows.append(window_features(np.concatenate([pulse, noise]), np.ones(2 * n, bool), None,
+                                    lambda slices: [0.0 if w.start >= n else np.nan for w in slices], track, mode))
+    return np.concatenate(rows)
+
+
 def real_stats(f: np.ndarray, gate: dict) -> tuple[float, float, int, float]:
     """(share read, share of read windows wrong, n read, headline error bpm: median read - median reference)."""
     m = read_mask(f, gate) & np.isfinite(f[:, 5])
@@ -264,6 +282,9 @@ def main() -> int:
         print(f"| {length_s:.0f} s, {snr:+.0f} dB | {100 * m.mean():.0f}% | {100 * wrong:.1f}% | |")
     for kind, f in noise.items():
         print(f"| noise: {kind} | {100 * read_mask(f, gate).mean():.2f}% | | |")
+    after = pulse_then_noise_set(track, max(args.trials // 2, 1), args.seed, mode)
+    in_noise = after[:, 5] == 0.0
+    print(f"| pulse, then noise: windows wholly in the noise | {100 * read_mask(after, gate)[in_noise].mean():.2f}% | | |")
     print("\nshare read / wrong on the dev subjects around the choice (each threshold moved alone):")
     for k in keys:
         for v in grid[k]:

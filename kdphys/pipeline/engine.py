@@ -115,7 +115,7 @@ class EngineSettings:
         live_min_confidence: live only: the tracker confidence (0..1) a window needs, in place of
             ``quality.min_confidence``: with ``live_lag_s`` of future instead of the whole recording its
             posterior is broader, so the same pulse scores lower than in an upload
-            (``benchmarks/calibrate_gate.py --live`` chose it; docs/DESIGN.md "Quality gate").
+            (``benchmarks/calibrate_gate.py --live`` chose it; docs/DESIGN.md "Readings").
         window_s: length of the live waveform shown, seconds.
         history_s: live only: how much of the trace and waveform is kept, seconds.
         crop_size: side of the square face crop, pixels, for methods without a crop size of their own

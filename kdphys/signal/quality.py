@@ -78,7 +78,7 @@ class HrReading:
 
 @dataclass
 class QualitySettings:
-    """Gate thresholds (benchmarks/calibrate_gate.py chooses them; docs/DESIGN.md "Quality gate").
+    """Gate thresholds (benchmarks/calibrate_gate.py chooses them; docs/DESIGN.md "Readings").
 
     min_duration_s: shortest window that is read, s. min_face_fraction: share of a window's samples with
     a face, 0..1. min_liveness_std: still-image gate on the raw skin trace: the largest relative in-band
