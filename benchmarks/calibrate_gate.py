@@ -43,7 +43,7 @@ import numpy as np
 
 from kdphys.data.synthetic.signals import NOISE_KINDS, noise_only, noisy_pulse  # noqa: E402
 from kdphys.data.dev_clips import clip_signals, dev_clips  # noqa: E402
-from kdphys.pipeline.engine import EngineSettings  # noqa: E402
+from kdphys.pipeline.engine import EngineSettings, shown_live_window  # noqa: E402
 from kdphys.signal.hr_track import TrackSettings  # noqa: E402
 from kdphys.signal.quality import QualitySettings  # noqa: E402
 from kdphys.signal.readings import read_signal  # noqa: E402
@@ -69,16 +69,16 @@ def upload_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, 
 def live_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, object]]:
     """(samples, WindowReading) of the window the live page shows each second from ``LIVE_WARMUP_S`` on, read
     with the gate open: the last ``live_track_s`` read with growing first windows, the window ``live_lag_s`` back."""
-    live = EngineSettings()
-    track = dataclasses.replace(track, min_window_s=min(live.quality.min_duration_s, track.window_s))
-    history, lag = int(round(live.live_track_s * FPS)), int(round(live.live_lag_s / track.hop_s))
+    live = EngineSettings(track=track)
+    history = int(round(live.live_track_s * FPS))
     out = []
     for end in range(int(round(LIVE_WARMUP_S * FPS)), len(bvp) + 1, int(round(track.hop_s * FPS))):
         a = max(0, end - history)
         part = None if trace is None else trace[a:end]
-        r = read_signal(bvp[a:end], FPS, face[a:end], raw_trace=part, quality=OPEN, track=track, grow=True)
-        if r.windows:
-            w = r.windows[max(len(r.windows) - 1 - lag, 0)]
+        r = read_signal(bvp[a:end], FPS, face[a:end], raw_trace=part, quality=OPEN, track=live.reading_track,
+                        grow=True)
+        w = shown_live_window(r, live)
+        if w is not None:
             out.append((slice(a + int(round(w.start_s * FPS)), a + int(round(w.end_s * FPS))), w))
     return out
 

@@ -15,6 +15,7 @@ from kdphys.signal.quality import HrReading, no_reading
 FRAME = np.zeros((8, 8, 3), np.uint8)
 READ = HrReading(hr_bpm=72.0, reason=None, quality="good", snr_db=3.0, sqi=0.6, hr_peaks_bpm=72.0,
                  face_fraction=1.0, confidence=0.9)
+HOLD_S = 3.0
 UNCLEAR = no_reading("the pulse is not clear enough to read.", "unclear", 1.0)
 
 
@@ -34,7 +35,7 @@ class ScriptedEngine:
         return self.answers.pop(0)
 
 
-def session_with(answers, hold_s: float = 3.0):
+def session_with(answers):
     clock = [0.0, 0]          # seconds, frames
     engines = []
 
@@ -42,7 +43,7 @@ def session_with(answers, hold_s: float = 3.0):
         engines.append(ScriptedEngine(settings, answers))
         return engines[-1]
 
-    session = LiveSession(settings=LiveSettings(hold_s=hold_s), clock=lambda: clock[0], engine_factory=factory)
+    session = LiveSession(settings=LiveSettings(hold_s=HOLD_S), clock=lambda: clock[0], engine_factory=factory)
     return session, engines[0], clock
 
 

@@ -36,7 +36,7 @@ from kdphys.methods import get_method
 from kdphys.signal.hr_track import TrackSettings
 from kdphys.methods.base import BVPMethod, crop_size_for, skin_region_for
 from kdphys.signal.quality import HrReading, QualitySettings
-from kdphys.signal.readings import Readings, read_signal
+from kdphys.signal.readings import Readings, WindowReading, read_signal
 from kdphys.pipeline.resample import UniformResampler
 from kdphys.methods.segments import SegmentedRunner
 
@@ -137,6 +137,20 @@ class EngineSettings:
     crop_size: int = 36
     detect_every: int | None = None
     quality: QualitySettings = field(default_factory=QualitySettings)
+
+    @property
+    def reading_track(self) -> TrackSettings:
+        """``track`` with windows as short as the gate's shortest readable signal (``quality.min_duration_s``)."""
+        return replace(self.track, min_window_s=min(self.quality.min_duration_s, self.track.window_s))
+
+
+def shown_live_window(readings: Readings, settings: EngineSettings) -> WindowReading | None:
+    """The window the live page shows: the one that ended ``settings.live_lag_s`` before the newest (the first
+    while there are fewer); None without windows."""
+    if not readings.windows:
+        return None
+    lag = int(round(settings.live_lag_s / settings.track.hop_s))
+    return readings.windows[max(len(readings.windows) - 1 - lag, 0)]
 
 
 class StageTimer:
@@ -356,10 +370,8 @@ class Engine:
         from ``quality.min_duration_s``), or the reason there is none. After a face loss only the samples
         since the face returned are read."""
         readings = self.live_readings()
-        if not readings.windows:
-            return readings.summary
-        lag = int(round(self.settings.live_lag_s / self.settings.track.hop_s))
-        return readings.windows[max(len(readings.windows) - 1 - lag, 0)].reading
+        window = shown_live_window(readings, self.settings)
+        return readings.summary if window is None else window.reading
 
     def live_readings(self) -> Readings:
         """The windows behind ``reading``: Readings of the last ``live_track_s`` (since the face returned)."""
@@ -372,10 +384,9 @@ class Engine:
         """Readings of a span: live (growing first windows, ``live_min_confidence``) or a whole recording."""
         t0 = time.perf_counter()
         s = self.settings
-        track = replace(s.track, min_window_s=min(s.quality.min_duration_s, s.track.window_s))
         quality = replace(s.quality, min_confidence=s.live_min_confidence) if live else s.quality
         readings = read_signal(bvp, s.fps, face, raw_trace=trace if face.any() else None, quality=quality,
-                               track=track, band_hz=s.band_hz, grow=live)
+                               track=s.reading_track, band_hz=s.band_hz, grow=live)
         self.timer.add("signal", time.perf_counter() - t0)
         return readings
 
