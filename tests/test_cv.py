@@ -51,3 +51,30 @@ def test_one_fold_trains_three_models_and_writes_the_table(subjects, tmp_path):
     rows = (tmp_path / "cv" / "per_fold.csv").read_text().splitlines()
     assert len(rows) == 1 + 4 and all("person1" in r for r in rows[1:])
     assert cv.run(args) == 0                      # a second run skips the finished steps
+
+
+def test_train_release_takes_the_synthetic_steps_from_earlier_weights(tmp_path):
+    """--synthetic-from copies an earlier release's teacher.pt / student.pt / student-nokd.pt in as the
+    synthetic steps (their DONE written, nothing trained) and refuses a file of the wrong kind."""
+    import shutil
+
+    from kdphys import paths
+    from kdphys.cli import train_release
+    from kdphys.errors import KDPhysError
+
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in train_release.SHIPPED_NAMES.values():
+        shutil.copyfile(paths.WEIGHTS_DIR / name, old / name)
+    parser = argparse.ArgumentParser()
+    train_release.add_arguments(parser)
+    for step in train_release.SYNTHETIC_STEPS:
+        folder = tmp_path / "release" / step
+        args = parser.parse_args(["--steps", step, "--synthetic-from", str(old), "--set", f"out_dir={folder}"])
+        assert train_release.run(args) == 0
+        source = old / train_release.SHIPPED_NAMES[step.removesuffix("_synthetic")]
+        assert (folder / "best.pt").read_bytes() == source.read_bytes()
+        assert (folder / "DONE").is_file()
+    shutil.copyfile(old / "teacher.pt", old / "student.pt")            # a teacher where a student belongs
+    with pytest.raises(KDPhysError, match="not a student"):
+        train_release.seed_synthetic_step("distill_synthetic", old, tmp_path / "wrong")

@@ -10,7 +10,10 @@ train(configs/release/<step>.yaml + data.yaml) -> runs/release/<step>/best.pt:
      config, and rewrite weights/SHA256SUMS.
 The real subjects are the UBFC-rPPG dev subjects (configs/release/data.yaml: data.real.root; research terms,
 see weights/MODEL_CARD.md); without them step 2 stops with a message (--set data.real.root=PATH points at
-a copy).
+a copy). ``--synthetic-from DIR`` takes step 1 from an earlier release's files instead of training it:
+
+    git show 5551783:weights/teacher.pt > old/teacher.pt   # and student.pt, student-nokd.pt
+    python -m kdphys train-release --synthetic-from old     # how the shipped weights were made (model card)
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value in every step's config, e.g. --set epochs=2")
     parser.add_argument("--fresh", action="store_true", help="retrain steps whose checkpoint already exists")
+    parser.add_argument("--synthetic-from", metavar="DIR",
+                        help="take the synthetic steps from the teacher.pt / student.pt / student-nokd.pt in DIR "
+                             "(e.g. an earlier release's weights/) instead of training them")
     parser.add_argument("--weights-dir", default=str(WEIGHTS_DIR), help="where the shipped files go")
 
 
@@ -78,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         if best.is_file() and not args.fresh and (Path(cfg.out_dir) / "DONE").is_file():
             print(f"[{step}] done already: {best}")
             continue
+        if step in SYNTHETIC_STEPS and args.synthetic_from:
+            seed_synthetic_step(step, Path(args.synthetic_from), Path(cfg.out_dir))
+            print(f"[{step}] taken from {args.synthetic_from}")
+            continue
         print(f"[{step}] training -> {cfg.out_dir}")
         prepare(cfg.data)
         result = train(cfg)
@@ -86,6 +96,26 @@ def run(args: argparse.Namespace) -> int:
     if "ship" in args.steps:
         ship(Path(args.weights_dir), args.overrides)
     return 0
+
+
+def seed_synthetic_step(step: str, source_dir: Path, out_dir: Path) -> None:
+    """A synthetic step's best.pt (and DONE) copied from a shipped file of ``source_dir``: teacher_synthetic
+    from teacher.pt, distill_synthetic from student.pt, student_synthetic from student-nokd.pt."""
+    import torch
+
+    from kdphys.errors import KDPhysError
+
+    real_step = step.removesuffix("_synthetic")
+    source = source_dir / SHIPPED_NAMES[real_step]
+    if not source.is_file():
+        raise KDPhysError(f"--synthetic-from: {source} not found (the folder needs {', '.join(SHIPPED_NAMES.values())}).")
+    kind = "teacher" if real_step == "teacher" else "student"
+    found = torch.load(source, map_location="cpu", weights_only=True).get("kind")
+    if found != kind:
+        raise KDPhysError(f"--synthetic-from: {source} holds a {found}, not a {kind}.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, out_dir / "best.pt")
+    (out_dir / "DONE").write_text(f"taken from {source}\n")
 
 
 def ship(weights_dir: Path, overrides: list[str]) -> None:
