@@ -13,7 +13,7 @@ see weights/MODEL_CARD.md); without them step 2 stops with a message (--set data
 a copy). ``--synthetic-from DIR`` takes step 1 from an earlier release's files instead of training it:
 
     git show 5551783:weights/teacher.pt > old/teacher.pt   # and student.pt, student-nokd.pt
-    python -m kdphys train-release --synthetic-from old     # how the shipped weights were made (model card)
+    python -m kdphys train-release --synthetic-from old     # step 2 fine-tunes those
 """
 
 from __future__ import annotations
@@ -101,16 +101,15 @@ def run(args: argparse.Namespace) -> int:
 def seed_synthetic_step(step: str, source_dir: Path, out_dir: Path) -> None:
     """A synthetic step's best.pt (and DONE) copied from a shipped file of ``source_dir``: teacher_synthetic
     from teacher.pt, distill_synthetic from student.pt, student_synthetic from student-nokd.pt."""
-    import torch
-
     from kdphys.errors import KDPhysError
+    from kdphys.models.checkpoints import load_torch
 
     real_step = step.removesuffix("_synthetic")
     source = source_dir / SHIPPED_NAMES[real_step]
     if not source.is_file():
         raise KDPhysError(f"--synthetic-from: {source} not found (the folder needs {', '.join(SHIPPED_NAMES.values())}).")
     kind = "teacher" if real_step == "teacher" else "student"
-    found = torch.load(source, map_location="cpu", weights_only=True).get("kind")
+    found = load_torch(source).get("kind")
     if found != kind:
         raise KDPhysError(f"--synthetic-from: {source} holds a {found}, not a {kind}.")
     out_dir.mkdir(parents=True, exist_ok=True)
