@@ -28,8 +28,8 @@ METHOD_LABELS = explain.METHOD_LABELS
 
 #: What the app says about the distilled student next to the method choice (one sentence the lead can change).
 STUDENT_EXPERIMENTAL = ("The student (a small neural network) is "
-                        "experimental: trained on synthetic faces only, it reads uploaded videos but rarely "
-                        "the live webcam.")
+                        "experimental: trained on eight real people and synthetic faces, it often follows the "
+                        "pulse but is seldom sure enough to give a reading.")
 QUALITY_HELP = ("Quality says how well the video supports the number, not how close it is to a medical "
                 "measurement. Good: the heart rate was followed with certainty through the video and the beats "
                 "were regular. Fair: one of the two. Poor: the pulse was clear in less than a quarter of the "

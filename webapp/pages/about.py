@@ -66,7 +66,8 @@ def main() -> None:
         "- Needs a still, front-facing, evenly lit face for 10 s or more. Movement, talking, flickering light, "
         "heavy make-up, and very dark or bright video make the reading worse or impossible.\n"
         "- Heart rate only: no oxygen level, blood pressure or heart-rhythm disorders.\n"
-        "- Tested on synthetic faces and on one real webcam video with a finger pulse oximeter. It may do worse "
+        "- Tested on synthetic faces, on eight people of a research dataset and on one webcam video, each with a "
+        "finger pulse oximeter. It may do worse "
         "for other people, skin tones, cameras and light.\n"
         "- Your data stays here: videos are analysed in memory and webcam frames are never stored.")
     st.subheader("Models")
