@@ -3,6 +3,7 @@ read, beats marked against the oximeter's, and the ungated whole-clip errors.
 
     .venv/bin/python benchmarks/dev_readings.py                    # POS, every dev clip found (~1 min, cached)
     .venv/bin/python benchmarks/dev_readings.py --method student
+    .venv/bin/python benchmarks/dev_readings.py --method teacher --weights runs/release/teacher/best.pt --clips sample
 
 Per clip (the app's upload path, kdphys.data.dev_clips.clip_signals, cached in .cache/):
 - reading: the headline (median of the accepted windows) and the oximeter over the same windows (median of
@@ -20,6 +21,7 @@ import numpy as np
 
 from kdphys import signal as sig  # noqa: E402
 from kdphys.data.dev_clips import clip_signals, dev_clips  # noqa: E402
+from kdphys.methods import get_method  # noqa: E402
 from kdphys.pipeline.engine import beats_where_read  # noqa: E402
 from kdphys.signal.readings import read_signal  # noqa: E402
 from kdphys.data.reference import beats_from_contact_ppg  # noqa: E402
@@ -30,14 +32,18 @@ TOOLBOX_BAND_HZ = (0.75, 2.5)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="pos")
+    parser.add_argument("--weights", help="a neural method's checkpoint instead of the shipped one")
+    parser.add_argument("--clips", nargs="+", help="only these clips (e.g. subject15 sample)")
     args = parser.parse_args()
-    print(f"method {args.method}")
+    method = get_method(args.method, **({"weights": args.weights} if args.weights else {}))
+    print(f"method {args.method}" + (f" ({args.weights})" if args.weights else ""))
     print("| clip | reading | oximeter, same span | error | read | beats marked / oximeter | ungated: tracked "
           "median error | ungated: periodogram error |")
     print("|---|---|---|---|---|---|---|---|")
     read_errors, tracked_errors, toolbox_errors = [], [], []
-    for clip in dev_clips():
-        s = clip_signals(clip, args.method)
+    clips = [c for c in dev_clips() if not args.clips or c.name in args.clips]
+    for clip in clips:
+        s = clip_signals(clip, method)
         r = read_signal(s.raw_bvp, s.fps, s.face, raw_trace=s.trace)
         slices = [slice(int(round(w.start_s * s.fps)), int(round(w.end_s * s.fps))) for w in r.windows]
         ref = clip.reference.hr_in_windows(s.t_s, slices)
@@ -65,7 +71,7 @@ def main() -> int:
         oximeter = int(span[beats_from_contact_ppg(wave, s.fps)].sum())
         print(f"| {clip.name} | {r.summary.describe()} | {ref_hr:.1f} | {err:+.1f} | {100 * r.summary.coverage:.0f}% | "
               f"{marked} / {oximeter} | {tracked_err:+.1f} | {toolbox_err:+.1f} |")
-    subjects = len(tracked_errors) - any(c.name == "sample" for c in dev_clips())
+    subjects = len(tracked_errors) - any(c.name == "sample" for c in clips)
     print(f"\nclips with a reading: {len(read_errors)} of {len(tracked_errors)}; readings more than 5 bpm off: "
           f"{sum(abs(e) > 5 for e in read_errors)}")
     if subjects > 0:

@@ -45,7 +45,8 @@ def test_parameter_counts():
     n_student = count_parameters(Student())
     n_teacher = count_parameters(Teacher())
     print(f"student {n_student} parameters, teacher {n_teacher}")
-    assert 20_000 <= n_student <= 30_000       # (8, 16, 32, 64), one block per stage; the paper's is 0.23M
+    assert 35_000 <= n_student <= 45_000       # (8, 16, 32, 64), one block per stage, temporal stage; the paper's 0.23M
+    assert count_parameters(Student(StudentConfig(temporal_channels=0))) == n_student - 14_529
     assert 700_000 <= n_teacher <= 850_000   # PhysNet: 0.77M
 
 
@@ -81,6 +82,44 @@ def test_layer_pairs_name_existing_features_of_equal_resolution():
         assert t_feat[t_name].shape[-2:] == s_feat[s_name].shape[-2:]
 
 
+def _with_temporal_output(student: Student, seed: int = 2) -> Student:
+    """Random weights in the temporal stage's output layer (zero at initialisation, which would hide it)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        student.temporal_out.weight.copy_(torch.randn(student.temporal_out.weight.shape, generator=gen))
+    return student
+
+
+def test_temporal_stage_streams_as_the_batch_path_and_stays_causal():
+    student = _with_temporal_output(_trained_like(Student(StudentConfig(temporal_channels=8))))
+    clips = _clips(2, 40, size=36, seed=5)
+    with torch.no_grad():
+        batch = student(clips).bvp
+        plain = Student(StudentConfig(**{**student.config.__dict__, "temporal_channels": 0}))
+        plain.load_state_dict({k: v for k, v in student.state_dict().items() if not k.startswith("temporal")})
+        assert (plain.eval()(clips).bvp - batch).abs().max() > 1e-3      # the stage changes the output
+    stream = student.stream()
+    steps = torch.stack([stream.step(clips[:, t]) for t in range(clips.shape[1])], dim=1)
+    assert (steps - batch).abs().max().item() <= 1e-5
+    past = 2 * (1 + 2 + 4 + 8)                              # kernel 3, dilations 1, 2, 4, 8
+    assert stream.state_size_floats == 2 * 3 * 36 * 36 + 2 * 18 * 18 + 4 * 9 * 9 + 8 * 4 * 4 + 8 * past
+    changed = clips.clone()
+    changed[:, 25:] = torch.rand_like(changed[:, 25:])
+    with torch.no_grad():
+        moved = student(changed).bvp
+    assert torch.allclose(batch[:, :25], moved[:, :25], rtol=0, atol=1e-7)
+    assert (batch[:, 25:] - moved[:, 25:]).abs().max() > 1e-4
+
+
+def test_temporal_stage_starts_as_the_student_without_it():
+    fresh = Student(StudentConfig(temporal_channels=8)).eval()
+    clips = _clips(1, 20, size=36, seed=4)
+    with torch.no_grad():
+        plain = Student(StudentConfig(temporal_channels=0)).eval()
+        plain.load_state_dict({k: v for k, v in fresh.state_dict().items() if not k.startswith("temporal")})
+        assert torch.equal(fresh(clips).bvp, plain(clips).bvp)
+
+
 def test_stream_equals_batch_forward():
     student = _trained_like(Student())
     clips = _clips(2, 12, seed=5)
@@ -91,7 +130,8 @@ def test_stream_equals_batch_forward():
     assert steps.shape == batch.shape
     assert (steps - batch).abs().max().item() <= 1e-5
     # previous frame + moving average (2 x 3 x 72 x 72) + 3 shifted slices (C_in / 4 of 8, 16, 32 channels)
-    assert stream.state_size_floats == 2 * 3 * 72 * 72 + 2 * 36 * 36 + 4 * 18 * 18 + 8 * 9 * 9
+    # + the temporal stage's past inputs (32 channels x 2 x dilation 1, 2, 4, 8)
+    assert stream.state_size_floats == 2 * 3 * 72 * 72 + 2 * 36 * 36 + 4 * 18 * 18 + 8 * 9 * 9 + 32 * 2 * 15
     stream.reset()
     assert stream.state_size_floats == 0
     again = stream.step(clips[:, 0])
@@ -133,9 +173,12 @@ def test_bad_input_shape_message():
         Teacher()(torch.rand(1, 8, 72, 72, 3))
 
 
-def test_step_module_exports_to_onnx_and_matches(tmp_path):
+@pytest.mark.parametrize("temporal_channels", [0, 8])
+def test_step_module_exports_to_onnx_and_matches(tmp_path, temporal_channels):
     ort = pytest.importorskip("onnxruntime")
-    student = _trained_like(Student(StudentConfig()))
+    student = _trained_like(Student(StudentConfig(temporal_channels=temporal_channels)))
+    if temporal_channels:
+        _with_temporal_output(student)
     module = StudentStepModule(student).eval()
     clips = _clips(1, 6, seed=9)
     state = student.initial_state(clips[:, 0])

@@ -182,3 +182,28 @@ def test_cosine_schedule_runs_from_lr_to_its_floor_and_constant_stays():
     assert rates[2] == pytest.approx(0.55e-3)                # half-way: the mean of lr and the floor
     assert all(a > b for a, b in zip(rates, rates[1:]))
     assert {epoch_lr(OptimConfig(lr=2e-3), epoch, 5) for epoch in range(1, 6)} == {2e-3}
+
+
+def test_init_weights_takes_a_student_without_the_temporal_stage_and_refuses_other_mismatches(tmp_path):
+    from kdphys.errors import KDPhysError
+    from kdphys.models import Student, StudentConfig
+    from kdphys.training.loop import init_weights
+
+    torch.manual_seed(0)
+    saved = Student(StudentConfig(widths=(4, 8, 16, 32)))
+    with torch.no_grad():
+        saved.head.weight.add_(1.0)                                   # not what a fresh student has
+    path = tmp_path / "plain.pt"
+    torch.save({"model": saved.state_dict(), "kind": "student"}, path)
+    grown = Student(StudentConfig(widths=(4, 8, 16, 32), temporal_channels=8))
+    init_weights(grown, path, "student")
+    clips = torch.rand(1, 16, 3, 36, 36)
+    with torch.no_grad():
+        assert torch.equal(grown.eval()(clips).bvp, saved.eval()(clips).bvp)
+    with pytest.raises(KDPhysError, match="does not match"):        # other widths: not a temporal-stage gap
+        init_weights(Student(StudentConfig(temporal_channels=8)), path, "student")
+    torch.save({"model": grown.state_dict(), "kind": "student"}, tmp_path / "grown.pt")
+    with pytest.raises(KDPhysError, match="does not match"):        # a stage the new student lacks
+        init_weights(Student(StudentConfig(widths=(4, 8, 16, 32))), tmp_path / "grown.pt", "student")
+    with pytest.raises(KDPhysError, match="not a teacher"):
+        init_weights(grown, path, "teacher")

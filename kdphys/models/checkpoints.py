@@ -163,6 +163,8 @@ def load_model(path: str | Path, kind: str | None = None, map_location: str = "c
         if kind not in ("student", "teacher"):
             raise WeightsError(f"{path} is a bare state dict: say whether it is a 'student' or a 'teacher'.")
         kwargs, state = {}, ckpt
+    if kind == "student" and "temporal_channels" not in kwargs and not any(k.startswith("temporal") for k in state):
+        kwargs = {**kwargs, "temporal_channels": 0}      # saved before the student had a temporal stage
     model = build_model(kind, kwargs)
     try:
         model.load_state_dict(state)

@@ -206,14 +206,23 @@ def save_checkpoint(path: Path, model, optimizer, epoch: int, best_val_mae: floa
 
 
 def init_weights(model: torch.nn.Module, path: str | Path, kind: str) -> None:
-    """Copy a checkpoint's weights (training checkpoint or shipped file) into ``model`` before training."""
+    """Copy a checkpoint's weights (training checkpoint or shipped file) into ``model`` before training.
+
+    A student saved without the temporal stage (``StudentConfig.temporal_channels`` 0) may start a student
+    with one: the stage keeps its initialisation, whose zero output layer makes the new student compute
+    exactly what the saved one did."""
     ckpt = load_checkpoint(path)
     if ckpt.get("kind", kind) != kind:
         raise KDPhysError(f"init_checkpoint {path} holds a {ckpt.get('kind')}, not a {kind}.")
+    state = ckpt["model"] if "model" in ckpt else ckpt
+    own_temporal = any(key.startswith("temporal") for key in state)
     try:
-        model.load_state_dict(ckpt["model"] if "model" in ckpt else ckpt)
+        missing, unexpected = model.load_state_dict(state, strict=own_temporal)
     except RuntimeError as err:
         raise KDPhysError(f"init_checkpoint {path} does not match the {kind}'s architecture ({err}).") from err
+    if unexpected or any(not key.startswith("temporal") for key in missing):
+        raise KDPhysError(f"init_checkpoint {path} does not match the {kind}'s architecture (missing: "
+                          f"{', '.join(missing) or '-'}; unexpected: {', '.join(unexpected) or '-'}).")
 
 
 def load_teacher(path: str | None, device: torch.device) -> torch.nn.Module:
