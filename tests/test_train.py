@@ -190,7 +190,7 @@ def test_init_weights_takes_a_student_without_the_temporal_stage_and_refuses_oth
     from kdphys.training.loop import init_weights
 
     torch.manual_seed(0)
-    saved = Student(StudentConfig(widths=(4, 8, 16, 32)))
+    saved = Student(StudentConfig(widths=(4, 8, 16, 32), temporal_channels=0))
     with torch.no_grad():
         saved.head.weight.add_(1.0)                                   # not what a fresh student has
     path = tmp_path / "plain.pt"
@@ -204,6 +204,7 @@ def test_init_weights_takes_a_student_without_the_temporal_stage_and_refuses_oth
         init_weights(Student(StudentConfig(temporal_channels=8)), path, "student")
     torch.save({"model": grown.state_dict(), "kind": "student"}, tmp_path / "grown.pt")
     with pytest.raises(KDPhysError, match="does not match"):        # a stage the new student lacks
-        init_weights(Student(StudentConfig(widths=(4, 8, 16, 32))), tmp_path / "grown.pt", "student")
+        init_weights(Student(StudentConfig(widths=(4, 8, 16, 32), temporal_channels=0)), tmp_path / "grown.pt",
+                     "student")
     with pytest.raises(KDPhysError, match="not a teacher"):
         init_weights(grown, path, "teacher")
