@@ -4,6 +4,7 @@ of those read, for the tracker settings and gate thresholds considered.
     .venv/bin/python benchmarks/calibrate_gate.py                  # POS, every dev clip found (~3 min)
     .venv/bin/python benchmarks/calibrate_gate.py --method student --quick
     .venv/bin/python benchmarks/calibrate_gate.py --live           # the live page's confidence gate (~5 min)
+    .venv/bin/python benchmarks/calibrate_gate.py --live --method student --weights 'runs/cv/{clip}/distill/best.pt'
 
 Data:
 - real: the UBFC-rPPG dev subjects (kdphys.paths.UBFC_DEV_DIR; skipped when absent) and the sample clip,
@@ -108,10 +109,23 @@ def read_mask(f: np.ndarray, gate: dict) -> np.ndarray:
     return np.isfinite(f[:, 0]) & supported & (f[:, 2] >= gate["min_snr_db"])
 
 
-def real_sets(method: str, track: TrackSettings, clips, mode: str = "upload") -> dict[str, np.ndarray]:
+def clip_method(method: str, weights: str | None, clip_name: str):
+    """The method that reads one clip: ``method`` by name, or a neural one with ``weights``, where '{clip}' is
+    replaced by the clip's name (leave-subject-out models); a clip without such a file (the sample clip) is
+    read with the shipped weights."""
+    from pathlib import Path
+
+    from kdphys.methods import get_method
+
+    path = weights.replace("{clip}", clip_name) if weights else None
+    return get_method(method, weights=path) if path and Path(path).is_file() else method
+
+
+def real_sets(method: str, track: TrackSettings, clips, mode: str = "upload",
+              weights: str | None = None) -> dict[str, np.ndarray]:
     out = {}
     for clip in clips:
-        s = clip_signals(clip, method)
+        s = clip_signals(clip, clip_method(method, weights, clip.name))
         out[clip.name] = window_features(s.raw_bvp, s.face, s.trace,
                                          lambda slices, _s=s, _c=clip: _c.reference.hr_in_windows(_s.t_s, slices),
                                          track, mode)
@@ -199,6 +213,8 @@ def choose(real: dict, names: list[str], synth: tuple, gates: list[dict], max_wr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="pos")
+    parser.add_argument("--weights", help="a neural method's checkpoint instead of the shipped one; '{clip}' in it "
+                                          "is replaced by the clip's name (leave-subject-out models)")
     parser.add_argument("--trials", type=int, default=60, help="synthetic pulses per SNR level (60 s each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-wrong", type=float, default=None,
@@ -220,13 +236,14 @@ def main() -> int:
         for c, e, h in itertools.product((1.0, 2.0), (0.5, 0.3, 0.2), (3.0, 5.0, 8.0, 10.0))]
     keys = list(grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
-    print(f"{mode} windows; method {args.method}; clips: {', '.join(c.name for c in clips)}; {len(tracks)} tracker settings x "
-          f"{len(combos)} gates; synthetic: {args.trials} pulses per SNR level, {args.trials // 2} noise signals "
-          "per kind, 60 s each")
+    weights = f" ({args.weights})" if args.weights else ""
+    print(f"{mode} windows; method {args.method}{weights}; clips: {', '.join(c.name for c in clips)}; "
+          f"{len(tracks)} tracker settings x {len(combos)} gates; synthetic: {args.trials} pulses per SNR level, "
+          f"{args.trials // 2} noise signals per kind, 60 s each")
     results = []
     for track in tracks:
         t0 = time.time()
-        real = real_sets(args.method, track, clips, mode)
+        real = real_sets(args.method, track, clips, mode, args.weights)
         pulses, noise = synthetic_sets(track, args.trials, args.seed, mode)
         gates = []
         synth = {}

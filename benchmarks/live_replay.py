@@ -4,6 +4,8 @@ clock, the status read once a second as the page does.
     .venv/bin/python benchmarks/live_replay.py                         # the sample clip looped 3 times
     .venv/bin/python benchmarks/live_replay.py --clips subject5 subject16 --method student
     .venv/bin/python benchmarks/live_replay.py --codec h264 --bitrate 1e6   # through a video-call codec first
+    .venv/bin/python benchmarks/live_replay.py --clips subject3 subject5 --method student \
+        --weights 'runs/cv/{clip}/distill/best.pt'          # each subject by the model that never saw it
 
 Per clip it prints: seconds from the first frame to the first heart rate, the share of the 1 s samples
 after it that show a heart rate, how many of those are more than 5 bpm from the oximeter (its beats in
@@ -65,10 +67,16 @@ def codec_roundtrip(frames, codec: str, bitrate: float, fps: float):
             yield f.to_ndarray(format="rgb24"), k / fps
 
 
-def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings | None = None) -> dict:
-    """Push every frame at its time; read the status after each whole second. Returns figures."""
+def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings | None = None,
+           weights: str | None = None) -> dict:
+    """Push every frame at its time; read the status after each whole second. Returns figures.
+    ``weights``: a checkpoint for the neural ``method`` instead of the shipped one."""
+    from kdphys.methods import get_method
+    from kdphys.pipeline.engine import Engine
+
     clock = {"now": 0.0}
-    session = LiveSession(method=method, settings=settings, clock=lambda: clock["now"])
+    factory = (lambda s: Engine(s, method=get_method(method, weights=weights))) if weights else None
+    session = LiveSession(method=method, settings=settings, clock=lambda: clock["now"], engine_factory=factory)
     samples = []                        # (t_s, hr_bpm or None, reference hr, cause)
     next_read = 1.0
     for rgb, t in frames:
@@ -96,6 +104,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="*", default=["sample"], help="sample and/or dev subject names")
     parser.add_argument("--method", default="pos")
+    parser.add_argument("--weights", help="a neural method's checkpoint instead of the shipped one; '{clip}' in it "
+                                          "is replaced by the clip's name (leave-subject-out models)")
     parser.add_argument("--loops", type=int, default=3, help="times the sample clip is played")
     parser.add_argument("--codec", choices=["none", "h264", "vp8"], default="none")
     parser.add_argument("--bitrate", type=float, default=1e6, help="codec bitrate, bit/s")
@@ -104,8 +114,9 @@ def main() -> int:
     args = parser.parse_args()
     settings = LiveSettings(hold_s=args.hold_s)
     clips = {c.name: c for c in dev_clips()}
-    print(f"method {args.method}, codec {args.codec}" + (f" at {args.bitrate / 1e6:g} Mbit/s" if args.codec != "none"
-                                                         else "") + f", hold {args.hold_s:g} s")
+    codec = args.codec + (f" at {args.bitrate / 1e6:g} Mbit/s" if args.codec != "none" else "")
+    print(f"method {args.method}" + (f" ({args.weights})" if args.weights else "") + f", codec {codec}, "
+          f"hold {args.hold_s:g} s")
     print("| clip | first heart rate after (s) | samples with a heart rate after it | > 5 bpm off | largest error "
           "(bpm) | cause changes |")
     print("|---|---|---|---|---|---|")
@@ -120,7 +131,8 @@ def main() -> int:
         frames = looped_frames(clip.video, loops)
         if args.codec != "none":
             frames = codec_roundtrip(frames, args.codec, args.bitrate, FPS)
-        r = replay(frames, ref, args.method, settings)
+        weights = args.weights.replace("{clip}", name) if args.weights else None
+        r = replay(frames, ref, args.method, settings, weights)
         first = "never" if r["first_s"] is None else f"{r['first_s']:.0f}"
         print(f"| {name} | {first} | {100 * r['share']:.0f}% of {r['n']} | {r['wrong']} | {r['max_err']:.1f} | "
               f"{r['cause_changes']} |", flush=True)
