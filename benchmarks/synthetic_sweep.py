@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/synthetic_sweep.py                      # 15 rates x 2 kinds, 20 s each (~8 min)
     .venv/bin/python benchmarks/synthetic_sweep.py --rates 40 110 180 --method student
+    .venv/bin/python benchmarks/synthetic_sweep.py --method student --weights weights/student-nokd.pt
 
 Each clip (kdphys.data.synthetic, seed = rate; green pulse 0.6 % peak-to-peak) is rendered, encoded with H.264
 at ``--crf`` (default 18; at 23 and above the generator's pulse mostly does not survive: POS read 1 of 6
@@ -18,7 +19,9 @@ import json
 import tempfile
 
 
-from kdphys.pipeline.upload import analyze_video  # noqa: E402
+from kdphys.methods import get_method  # noqa: E402
+from kdphys.pipeline.engine import Engine, EngineSettings  # noqa: E402
+from kdphys.pipeline.upload import analyze_video, upload_landmarkers  # noqa: E402
 from kdphys.data.synthetic import SyntheticConfig, write_clip  # noqa: E402
 
 KINDS = {"still": {}, "moving": {"motion_px": 4.0, "rotation_deg": 2.0, "illumination_drift": 0.03}}
@@ -29,6 +32,14 @@ def sweep_config(hr_bpm: float, kind: str, duration_s: float) -> SyntheticConfig
     return SyntheticConfig(hr_bpm=float(hr_bpm), duration_s=duration_s, seed=int(hr_bpm), **KINDS[kind])
 
 
+def engine_for(method: str, weights: str | None) -> Engine | None:
+    """An upload engine running ``method`` with ``weights`` (None: analyze_video builds its own)."""
+    if not weights:
+        return None
+    return Engine(EngineSettings(method=method), method=get_method(method, weights=weights), keep_all=True,
+                  landmarkers=upload_landmarkers())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=float, nargs="*", default=list(range(40, 181, 10)))
@@ -36,8 +47,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--crf", type=float, default=18.0)
     parser.add_argument("--method", default="pos")
+    parser.add_argument("--weights", help="a neural method's checkpoint instead of the shipped one")
     args = parser.parse_args()
-    print(f"method {args.method}, H.264 crf {args.crf:g}, {args.seconds:g} s clips")
+    print(f"method {args.method}" + (f" ({args.weights})" if args.weights else "") + f", H.264 crf {args.crf:g}, {args.seconds:g} s clips")
     print("| rate (bpm) | kind | reading | error (bpm) | read | beats marked / expected in the read span |")
     print("|---|---|---|---|---|---|")
     read = wrong = total = 0
@@ -47,7 +59,7 @@ def main() -> int:
                 cfg = sweep_config(hr, kind, args.seconds)
                 video = write_clip(cfg, tmp, name=f"{kind}_{hr:g}", crf=args.crf)
                 true_hr = json.loads(video.with_suffix(".json").read_text())["hr_bpm"]
-                snap = analyze_video(video, method=args.method).snapshot
+                snap = analyze_video(video, method=args.method, engine=engine_for(args.method, args.weights)).snapshot
                 r = snap.reading
                 total += 1
                 if r.hr_bpm is None:
