@@ -18,6 +18,7 @@ from kdphys.pipeline.live import LiveSession
 from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
 from kdphys.io.write import write_video
+from webapp import ui
 
 pytestmark = pytest.mark.slow        # `pytest -m "not slow"` leaves this module out
 
@@ -107,9 +108,9 @@ def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
     assert hr is not None, page_text(at)
     assert abs(hr - reference_hr_bpm) < 2.0, (hr, reference_hr_bpm)
     text = page_text(at)
-    # the upload default names the signal it read (POS on this clip)
-    assert "my_face.avi" in text and f"{method_label(default_method())}, read with POS" in text
-    assert METHOD_NOTES[default_method()] in text         # what "POS or green" means, beside the choice
+    # the upload default (the student: shipped weights are present) says what it is and where it stops
+    assert default_method() == "student" and "my_face.avi" in text and method_label("student") in text
+    assert ui.STUDENT_LIMITS in text and ui.STUDENT_LIVE_EXPERIMENTAL not in text
     assert "Upload a reference" in text      # no reference uploaded: no comparison numbers
 
 
@@ -242,6 +243,14 @@ def test_about_page():
 
 
 # ------------------------------------------------------------------------------ kdphys.explain
+def test_choosing_pos_or_green_says_what_it_does():
+    at = _analyze_page()
+    assert METHOD_NOTES["pos-or-green"] not in page_text(at)
+    at.selectbox(key="analyze_method").set_value("pos-or-green").run()
+    assert_no_traceback(at)
+    assert METHOD_NOTES["pos-or-green"] in page_text(at)
+
+
 def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     from kdphys.methods import registry
 
@@ -253,10 +262,12 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     assert method_label("pos", "pos") == method_label("pos") == "POS (classical)"
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
-    # The student becomes the default only once it is validated on real video (see kdphys.methods.registry).
+    # With weights the student is the upload default; live stays POS until it is validated live (registry).
+    assert default_method(tmp_path) == "student" and default_method(tmp_path, live=True) == "pos"
+    monkeypatch.setitem(registry.STUDENT_DEFAULT, "live", True)
+    assert default_method(tmp_path, live=True) == "student"
+    monkeypatch.setitem(registry.STUDENT_DEFAULT, "upload", False)
     assert default_method(tmp_path) == "pos-or-green"
-    monkeypatch.setattr(registry, "STUDENT_VALIDATED_ON_REAL_VIDEO", True)
-    assert default_method(tmp_path) == "student" == default_method(tmp_path, live=True)
 
 
 def test_attention_comparison_shapes_and_agreement_range():

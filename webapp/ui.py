@@ -26,10 +26,11 @@ GENERIC_ERROR = ("Something went wrong while processing this input, so no heart 
                  "Try another file, or report the problem with the file type and size.")
 METHOD_LABELS = explain.METHOD_LABELS
 
-#: What the app says about the distilled student next to the method choice (one sentence the lead can change).
-STUDENT_EXPERIMENTAL = ("The student (a small neural network) is "
-                        "experimental: trained on eight real people and synthetic faces, it often follows the "
-                        "pulse but is seldom sure enough to give a reading.")
+#: What the app says about the distilled student next to the method choice (sentences the lead can change).
+STUDENT_LIMITS = ("It has not learnt pulses of 40-50 bpm or near 180 bpm: there it gives no reading, and POS or "
+                  "green may read them.")
+STUDENT_LIVE_EXPERIMENTAL = ("Live, the student (a small neural network) is experimental: on people it was not "
+                             "trained on it gave a heart rate more often than POS, but more often one over 5 bpm off.")
 QUALITY_HELP = ("Quality says how well the video supports the number, not how close it is to a medical "
                 "measurement. Good: the heart rate was followed with certainty through the video and the beats "
                 "were regular. Fair: one of the two. Poor: the pulse was clear in less than a quarter of the "

@@ -8,6 +8,6 @@ from kdphys.explain.comparison import (ReferenceComparison, compare_with_referen
                                        sample_reference_started_before_s)
 from kdphys.explain.words import (BeatCount, count_beats, coverage_text, hr_text, quality_explanation,  # noqa: F401
                                   signal_details)
-from kdphys.methods.registry import (APP_METHODS, METHOD_LABELS, METHOD_NOTES, STUDENT_VALIDATED_ON_REAL_VIDEO,  # noqa: F401
+from kdphys.methods.registry import (APP_METHODS, METHOD_LABELS, METHOD_NOTES, STUDENT_DEFAULT,  # noqa: F401
                                      WEIGHT_FILES, ModelStatus, available_methods, default_method, method_label,
                                      model_status, parameter_count, weights_version)

@@ -47,9 +47,9 @@ def _choose_method(statuses: dict) -> str:
     method = st.selectbox("Method", names, index=names.index(default), format_func=ui.method_label,
                           key="analyze_method")
     if default == "student":
-        st.caption("Default: the student, a small neural network distilled from the teacher.")
+        st.caption(f"Default: the student, a small neural network distilled from the teacher. {ui.STUDENT_LIMITS}")
     elif statuses["student"].available:
-        st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_EXPERIMENTAL}")
+        st.caption(f"Default: {ui.method_label(default)}.")
     else:
         st.caption(f"Default: {ui.method_label(default)} (the student has not been trained yet).")
     if method in METHOD_NOTES:

@@ -126,7 +126,7 @@ def main() -> None:
     if not statuses["student"].available:
         st.caption("The student has not been trained yet; POS is used.")
     elif (default := default_method(live=True)) != "student":
-        st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_EXPERIMENTAL}")
+        st.caption(f"Default: {ui.method_label(default)}. {ui.STUDENT_LIVE_EXPERIMENTAL}")
     session.set_method(method)
     left, right = st.columns([1, 1])
     with left:
