@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kdphys import paths
 from kdphys.explain import (METHOD_NOTES, attention_comparison, compare_with_reference, default_method,
-                            method_label, model_status)
+                            method_label, model_status, upload_fallback)
 from kdphys.pipeline.live import LiveSession
 from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
@@ -111,6 +111,7 @@ def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
     # the upload default (the student: shipped weights are present) says what it is and where it stops
     assert default_method() == "student" and "my_face.avi" in text and method_label("student") in text
     assert ui.STUDENT_LIMITS in text and ui.STUDENT_LIVE_EXPERIMENTAL not in text
+    assert METHOD_NOTES["student"] in text                # where it gives no reading, POS or green reads
     assert "Upload a reference" in text      # no reference uploaded: no comparison numbers
 
 
@@ -260,6 +261,8 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     assert default_method(tmp_path) == "pos-or-green" and default_method(tmp_path, live=True) == "pos"
     assert method_label("pos-or-green", "green").endswith(", read with the green channel")
     assert method_label("pos", "pos") == method_label("pos") == "POS (classical)"
+    assert method_label("student", "green").endswith(", no reading from it: read with the green channel")
+    assert upload_fallback("student") == "pos-or-green" and upload_fallback("pos") is None
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
     # With weights the student is the upload default; live stays POS until it is validated live (registry).

@@ -27,8 +27,7 @@ GENERIC_ERROR = ("Something went wrong while processing this input, so no heart 
 METHOD_LABELS = explain.METHOD_LABELS
 
 #: What the app says about the distilled student next to the method choice (sentences the lead can change).
-STUDENT_LIMITS = ("It has not learnt pulses of 40-50 bpm or near 180 bpm: there it gives no reading, and POS or "
-                  "green may read them.")
+STUDENT_LIMITS = "It has not learnt pulses of 40-50 bpm or near 180 bpm, where it gives no reading."
 STUDENT_LIVE_EXPERIMENTAL = ("Live, the student (a small neural network) is experimental: on people it was not "
                              "trained on it gave a heart rate more often than POS, but more often one over 5 bpm off.")
 QUALITY_HELP = ("Quality says how well the video supports the number, not how close it is to a medical "

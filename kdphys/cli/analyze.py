@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kdphys.methods.registry import default_method
+from kdphys.methods import CLASSICAL_METHODS
+from kdphys.methods.registry import default_method, upload_fallback
 from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.signal.hr_track import TrackSettings
@@ -43,11 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pre-processing band in Hz (default 0.5 4.0; heart rates 40-200 bpm are read)")
     parser.add_argument("--window", type=float, default=TrackSettings.window_s,
                         help="length of each window read, s (default 10; one every second)")
+    parser.add_argument("--no-fallback", action="store_true",
+                        help="the method alone: no second reading by POS or green where the student gives none")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     settings = EngineSettings(method=args.method, band_hz=tuple(args.band),
+                              fallback=None if args.no_fallback else upload_fallback(args.method),
                               track=dataclasses.replace(TrackSettings(), window_s=args.window,
                                                         min_window_s=min(TrackSettings.min_window_s, args.window)))
     bar = tqdm(total=100, unit="%", desc="analysing", disable=args.quiet, file=sys.stderr,
@@ -62,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     snap = result.snapshot
     reading = snap.reading
-    print(f"method: {snap.method}" + (f" (read with {snap.signal_source})" if snap.signal_source != snap.method else ""))
+    if snap.signal_source == snap.method:
+        print(f"method: {snap.method}")
+    elif settings.fallback and snap.method not in CLASSICAL_METHODS:
+        print(f"method: {snap.method} (no reading from it; read with {settings.fallback}: {snap.signal_source})")
+    else:
+        print(f"method: {snap.method} (read with {snap.signal_source})")
     print(f"heart rate: {reading.describe()}")
     if reading.hr_bpm is not None:
         print(f"quality: {reading.quality} (confidence {reading.confidence:.2f}, periodicity {reading.sqi:.2f}, "

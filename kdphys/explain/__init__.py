@@ -10,4 +10,4 @@ from kdphys.explain.words import (BeatCount, count_beats, coverage_text, hr_text
                                   signal_details)
 from kdphys.methods.registry import (APP_METHODS, METHOD_LABELS, METHOD_NOTES, STUDENT_DEFAULT,  # noqa: F401
                                      WEIGHT_FILES, ModelStatus, available_methods, default_method, method_label,
-                                     model_status, parameter_count, weights_version)
+                                     model_status, parameter_count, upload_fallback, weights_version)

@@ -27,7 +27,9 @@ METHOD_LABELS = {"student": "Student (small neural network)", "teacher": "Teache
 
 
 #: What a method does, where its label does not say it (shown beside the method choice).
-METHOD_NOTES = {"pos-or-green": ("POS or green reads the video with POS or with the green channel, whichever "
+METHOD_NOTES = {"student": ("Where the student gives no reading, POS or the green channel reads the video "
+                            "instead, and the result says which."),
+                "pos-or-green": ("POS or green reads the video with POS or with the green channel, whichever "
                                  "shows the clearer pulse; the result says which.")}
 #: A method's signal in a few words, for "read with ..." (Snapshot.signal_source).
 SOURCE_WORDS = {"pos": "POS", "green": "the green channel", "chrom": "CHROM"}
@@ -35,10 +37,12 @@ SOURCE_WORDS = {"pos": "POS", "green": "the green channel", "chrom": "CHROM"}
 
 def method_label(name: str, source: str | None = None) -> str:
     """A method in words ("POS (classical)"); unknown names as they are. With the ``source`` a choosing
-    method took (``Snapshot.signal_source``) when it differs from ``name``: "..., read with the green channel"."""
+    method took (``Snapshot.signal_source``) when it differs from ``name``: "..., read with the green channel";
+    for a network whose upload fallback read the video: "..., no reading from it: read with POS"."""
     label = METHOD_LABELS.get(name, name)
     if source and source != name:
-        label += f", read with {SOURCE_WORDS.get(source, source)}"
+        words = SOURCE_WORDS.get(source, source)
+        label += f", no reading from it: read with {words}" if name in WEIGHT_FILES else f", read with {words}"
     return label
 
 
@@ -111,6 +115,17 @@ UPLOAD_CLASSICAL = "pos-or-green"
 #: Classical default of live: POS. On a rolling 30 s the choice between POS and green is made on too few
 #: windows: it picked wrong green tracks on three dev subjects (benchmarks/live_replay.py; docs/DESIGN.md).
 LIVE_CLASSICAL = "pos"
+
+
+#: Uploads: the method that reads a recording where the named one gives no reading (``EngineSettings.fallback``;
+#: the result says "read with POS" or "read with the green channel"). The student gives no reading on slow
+#: (40-50 bpm) and 180 bpm synthetic pulses that POS or green read right (benchmarks/synthetic_sweep.py).
+UPLOAD_FALLBACK = {"student": UPLOAD_CLASSICAL}
+
+
+def upload_fallback(method: str) -> str | None:
+    """The classical method that reads an upload where ``method`` gives no reading, or None."""
+    return UPLOAD_FALLBACK.get(method)
 
 
 def default_method(weights_dir: Path | None = None, live: bool = False) -> str:

@@ -123,6 +123,9 @@ class EngineSettings:
             36 = the shipped models' input, so that the attention panel's keyframes match it for POS too.
         detect_every: run the face landmarker on every n-th frame (tracking in between).
         quality: thresholds of the quality gate.
+        fallback: uploads: a method on the skin colour (e.g. "pos-or-green") that reads the recording when
+            ``method`` gives no reading; the snapshot then carries its signal and names it in
+            ``signal_source`` (methods.registry.UPLOAD_FALLBACK). None: no second try.
     """
 
     method: str = "pos"
@@ -137,6 +140,7 @@ class EngineSettings:
     crop_size: int = 36
     detect_every: int | None = None
     quality: QualitySettings = field(default_factory=QualitySettings)
+    fallback: str | None = None
 
     @property
     def reading_track(self) -> TrackSettings:
@@ -188,6 +192,9 @@ class Engine:
                  record_crops: bool = False):
         self.settings = settings or EngineSettings()
         self.method = method or get_method(self.settings.method)
+        self.fallback = get_method(self.settings.fallback) if self.settings.fallback else None
+        if self.fallback is not None and self.fallback.input_kind != "trace":
+            raise KDPhysError(f"fallback {self.settings.fallback!r} must read the skin colour (a classical method).")
         if landmarkers < 1:
             raise ValueError(f"landmarkers must be >= 1, got {landmarkers}.")
         if tracker is None:
@@ -405,6 +412,11 @@ class Engine:
         t_s, trace, face, bvp, source = self._window(None)
         fps, band = self.settings.fps, self.settings.band_hz
         readings = self._read(trace, face, bvp, live=False)
+        if readings.summary.hr_bpm is None and self.fallback is not None and len(trace) >= 2 and face.any():
+            other_source, other_bvp = self.fallback.bvp_and_source(fill_gaps(trace), fps)
+            other = self._read(trace, face, other_bvp, live=False)
+            if other.summary.hr_bpm is not None:
+                source, bvp, readings = other_source, other_bvp, other
         spectrum = beats = None
         if len(bvp) >= int(2 * fps) and face.any():
             spectrum = sig.power_spectrum(readings.bvp_f, fps, band)
@@ -476,7 +488,7 @@ class Snapshot:
         fps: grid rate, samples per second.
         method: method name.
         signal_source: the method whose signal was read: ``method`` itself, or the candidate a choosing
-            method ("pos-or-green") took ("pos" or "green").
+            method ("pos-or-green") took ("pos" or "green"), also when it read as ``EngineSettings.fallback``.
     """
 
     t_s: np.ndarray

@@ -25,7 +25,7 @@ from kdphys import paths
 from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import (METHOD_NOTES, compare_with_reference, count_beats, default_method, model_status,
-                            on_video_clock, sample_reference_started_before_s)
+                            on_video_clock, sample_reference_started_before_s, upload_fallback)
 from kdphys.data.reference import load_reference_csv
 from webapp import plots, ui
 from webapp.attention import attention_panel
@@ -74,7 +74,8 @@ def _run(source, name: str, method: str, is_sample: bool) -> None:
         return bool(st.session_state.get("cancel_requested"))
 
     with ui.guarded(f"Could not analyse {name}"):
-        result = analyze_video(source, settings=EngineSettings(method=method), progress=progress, cancel=cancel)
+        settings = EngineSettings(method=method, fallback=upload_fallback(method))
+        result = analyze_video(source, settings=settings, progress=progress, cancel=cancel)
         st.session_state[STATE] = {"result": result, "source": name, "method": method, "is_sample": is_sample}
     holder.empty()
 
