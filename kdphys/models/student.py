@@ -18,7 +18,7 @@ causal ways, so output t depends on frames <= t and the model can stream (:meth:
 - causal temporal stage: the per-frame pooled features go through dilated causal 1D convolutions over the
   last second of frames (a residual branch added to the per-frame head, zero at initialisation). Without it
   the student saw about 4 frames and, held out, tracked UBFC subject 15 at half its heart rate; with it,
-  every held-out subject within 2 bpm (docs/DESIGN.md "Models").
+  every held-out subject within 2.1 bpm (docs/DESIGN.md "Models").
 
 Architecture at 36x36, the release crop (shift = causal temporal shift of C_in // 4 channels):
 
