@@ -143,7 +143,7 @@ def test_live_page_text_promises_what_happens():
     assert_no_traceback(at)
     text = page_text(at)
     assert "after a few seconds" not in text and "about 5 s" not in text
-    assert "20 to 40 s" in text and "at least 5 s" in text
+    assert "from 10 s to a minute" in text and "at least 5 s" in text
 
 
 def test_live_panel_after_stop_shows_stopped_not_tracking():

@@ -2,6 +2,7 @@
 
     session = LiveSession(method="pos")
     out_rgb = session.process(rgb, t_s)        # video thread: track, push, draw the ROI; per frame
+    session.push(rgb, t_s)                     # the same without drawing (frames that are not shown)
     status = session.status()                  # UI thread, about once a second: HR or "no reading: ..."
 
 The session owns its engine (never shared between browser sessions), keeps no frames (only what the
@@ -144,13 +145,17 @@ class LiveSession:
         Returns:
             (H, W, 3) uint8 RGB, a copy with the ROI box (green) or "no face" (red).
         """
+        return draw_roi(rgb, self.push(rgb, t_s))
+
+    def push(self, rgb: np.ndarray, t_s: float) -> TrackResult:
+        """Push one frame without drawing (frames that are not sent back); arguments as ``process``.
+        Returns the tracker's result for the frame."""
         t0 = self._clock()
         with self._lock:
             engine = self._engine
             if self._first_t_s is None:
                 self._first_t_s = float(t_s)
         track = engine.push(rgb, float(t_s) - self._first_t_s)
-        out = draw_roi(rgb, track)
         now = self._clock()
         with self._lock:
             if engine is self._engine:
@@ -161,7 +166,7 @@ class LiveSession:
                 self._frame_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
                 if track.state == "tracking":
                     self._last_face_wall = now
-        return out
+        return track
 
     # --------------------------------------------------------------------------------- UI thread
     def status(self) -> LiveStatus:

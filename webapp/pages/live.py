@@ -1,13 +1,11 @@
 """Live webcam: streamlit-webrtc frames -> a per-session kdphys.pipeline.live.LiveSession -> rolling HR.
 
-Frames stay in memory: the callback converts each WebRTC frame to RGB, pushes it with its true
-timestamp into this browser session's engine and sends back the frame with the tracked ROI drawn on it.
+Frames stay in memory: the callback (webapp/live_frames.py) pushes every WebRTC frame with its true
+timestamp into this browser session's engine and sends back the newest with the tracked ROI drawn on it.
 The browser is asked to send H.264 rather than VP8 (webapp/webrtc_codecs.py).
 """
 
 from __future__ import annotations
-
-import time
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -22,13 +20,13 @@ if PagesManager.uses_pages_directory:
     runpy.run_path(str(Path(__file__).resolve().parent.parent / "main.py"), run_name="__main__")
     st.stop()
 
-import av
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from kdphys.explain import default_method, model_status
 from kdphys.pipeline.live import LiveSession
 from kdphys.signal.quality import no_reading
 from webapp import plots, ui
+from webapp.live_frames import frames_callback
 from webapp.webrtc_codecs import prefer_video_codecs
 
 SESSION_KEY = "live_session"
@@ -39,9 +37,9 @@ RTC_CONFIGURATION = {"iceServers": []}
 STATES = {"waiting": "waiting for the camera", "warming up": "warming up", "tracking": "face tracked",
           "face lost": "no face in view", "stopped": "video stopped"}
 INTRO = ("Press **START** and allow the camera. Sit still, face the camera in even light. A heart rate needs at "
-         "least 5 s of steady face, and it shows once the pulse is clear: usually after 20 to 40 s, sometimes "
-         "later. It then updates once a second, from the last 10 s. Frames are processed in memory and never "
-         "stored.")
+         "least 5 s of steady face, and it shows once the pulse is clear, which takes from 10 s to a minute "
+         "(sometimes longer). It then updates once a second, from the last 10 s. Frames are processed in memory "
+         "and never stored.")
 
 
 def _session() -> LiveSession:
@@ -49,19 +47,6 @@ def _session() -> LiveSession:
     if SESSION_KEY not in st.session_state:
         st.session_state[SESSION_KEY] = LiveSession(method=default_method(live=True))
     return st.session_state[SESSION_KEY]
-
-
-def _frame_callback(session: LiveSession):
-    """A webrtc video callback bound to one session (the callback runs in a worker thread)."""
-
-    def callback(frame: av.VideoFrame) -> av.VideoFrame:
-        rgb = frame.to_ndarray(format="rgb24")
-        t_s = frame.time if frame.time is not None else time.monotonic()
-        out = av.VideoFrame.from_ndarray(session.process(rgb, t_s), format="rgb24")
-        out.pts, out.time_base = frame.pts, frame.time_base
-        return out
-
-    return callback
 
 
 def _show_status(session: LiveSession) -> None:
@@ -94,7 +79,7 @@ def _camera(session: LiveSession) -> bool:
         prefer_video_codecs()          # H.264 before VP8: Chrome's VP8 denoiser smooths the pulse away
         ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
                               media_stream_constraints={"video": True, "audio": False},
-                              video_frame_callback=_frame_callback(session), async_processing=True)
+                              queued_video_frames_callback=frames_callback(session), async_processing=True)
     except Exception:  # noqa: BLE001 - e.g. no browser session behind this script run
         ui.log.exception("webrtc component failed")
         st.error("The camera component could not start. Reload the page in a browser that allows camera "
