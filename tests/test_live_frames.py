@@ -8,10 +8,11 @@ from fractions import Fraction
 from types import SimpleNamespace
 
 import av
+import pytest
 import numpy as np
 
 from kdphys.pipeline.live import LiveSession
-from webapp.live_frames import frames_callback
+from webapp.live_frames import MAX_BACKLOG_S, frames_callback
 
 
 class RecordingEngine:
@@ -46,3 +47,14 @@ def test_every_queued_frame_is_pushed_and_only_the_newest_comes_back_drawn():
     assert [f.pts for f in out] == [frames[4].pts, frames[6].pts]
     drawn = out[-1].to_ndarray(format="rgb24")
     assert drawn.shape == (48, 64, 3) and not np.array_equal(drawn, frames[6].to_ndarray(format="rgb24"))  # "no face"
+
+
+def test_a_backlog_longer_than_max_backlog_s_is_cut_to_its_newest_frames():
+    """A machine too slow for every frame: of 3 s queued at once, the last MAX_BACKLOG_S (and the newest) go in."""
+    engines = []
+    session = LiveSession(engine_factory=lambda s: engines.append(RecordingEngine(s)) or engines[-1])
+    frames = video_frames(91)                                        # 0 to 3 s at 30 fps
+    out = asyncio.run(frames_callback(session)(frames))
+    kept = 1 + int(round(MAX_BACKLOG_S * 30))
+    assert session.frames_in == kept and len(out) == 1 and out[0].pts == frames[-1].pts
+    assert engines[0].times[-1] - engines[0].times[0] == pytest.approx(MAX_BACKLOG_S)

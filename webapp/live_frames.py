@@ -9,6 +9,9 @@ sent back. With one frame per call (``video_frame_callback``) streamlit-webrtc d
 arrive while a call runs: whenever the page's once-a-second update held the CPU, a few hundred ms of
 pulse went missing (in Chromium with the sample clip as camera: 23 fps reached the engine of 30 sent,
 gaps up to 434 ms once a second), a dent in the signal at 60 bpm, close to a resting pulse.
+
+A machine too slow for every frame would fall further behind with each call; frames older than
+``MAX_BACKLOG_S`` before the newest are dropped (the engine fills such a gap as it always has).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import av
 
 from kdphys.pipeline.live import LiveSession
 
+#: Queued frames older than this before the newest are dropped, s.
+MAX_BACKLOG_S = 1.0
+
 
 def frames_callback(session: LiveSession) -> Callable[[list[av.VideoFrame]], Awaitable[list[av.VideoFrame]]]:
     """An async callback bound to one session: (queued frames) -> [the newest, with the ROI drawn]."""
@@ -28,9 +34,12 @@ def frames_callback(session: LiveSession) -> Callable[[list[av.VideoFrame]], Awa
         if not frames:
             return []
         *earlier, newest = frames
+        newest_s = _time_s(newest)
         for frame in earlier:
-            session.push(frame.to_ndarray(format="rgb24"), _time_s(frame))
-        out = av.VideoFrame.from_ndarray(session.process(newest.to_ndarray(format="rgb24"), _time_s(newest)),
+            t_s = _time_s(frame)
+            if newest_s - t_s <= MAX_BACKLOG_S:
+                session.push(frame.to_ndarray(format="rgb24"), t_s)
+        out = av.VideoFrame.from_ndarray(session.process(newest.to_ndarray(format="rgb24"), newest_s),
                                          format="rgb24")
         out.pts, out.time_base = newest.pts, newest.time_base
         return [out]
