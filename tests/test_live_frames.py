@@ -8,8 +8,8 @@ from fractions import Fraction
 from types import SimpleNamespace
 
 import av
-import pytest
 import numpy as np
+import pytest
 
 from kdphys.pipeline.live import LiveSession
 from webapp.live_frames import MAX_BACKLOG_S, frames_callback
