@@ -78,3 +78,19 @@ def test_train_release_takes_the_synthetic_steps_from_earlier_weights(tmp_path):
     shutil.copyfile(old / "teacher.pt", old / "student.pt")            # a teacher where a student belongs
     with pytest.raises(KDPhysError, match="not a student"):
         train_release.seed_synthetic_step("distill_synthetic", old, tmp_path / "wrong")
+
+
+def test_shipped_config_is_the_same_from_any_clone():
+    """Repository paths become relative and the progress-bar setting is left out, at any depth; other values
+    (paths outside the repository included) stay as they are."""
+    from kdphys.cli.train_release import shipped_config
+    from kdphys.paths import REPO_ROOT
+
+    config = {"out_dir": str(REPO_ROOT / "runs" / "release" / "distill"), "progress": True, "epochs": 3,
+              "data": {"root": str(REPO_ROOT / "runs" / "release" / "synthetic"), "progress": False,
+                       "real": {"root": "/elsewhere/ubfc"}, "bitrates": [150000.0]}}
+    shipped = shipped_config(config)
+    assert shipped == {"out_dir": "runs/release/distill", "epochs": 3,
+                       "data": {"root": "runs/release/synthetic", "real": {"root": "/elsewhere/ubfc"},
+                                "bitrates": [150000.0]}}
+    assert config["progress"] is True                                     # the input is not changed

@@ -117,6 +117,27 @@ def seed_synthetic_step(step: str, source_dir: Path, out_dir: Path) -> None:
     (out_dir / "DONE").write_text(f"taken from {source}\n")
 
 
+#: Training settings that change how a run is shown, not what it learns: left out of the shipped files.
+DISPLAY_ONLY_SETTINGS = ("progress",)
+
+
+def shipped_config(config: dict) -> dict:
+    """A checkpoint's training config as shipped: the same from any clone and however the command was run.
+    Paths inside the repository become relative to it; DISPLAY_ONLY_SETTINGS are dropped."""
+    root = str(REPO_ROOT) + "/"
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in DISPLAY_ONLY_SETTINGS}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str) and value.startswith(root):
+            return value[len(root):]
+        return value
+
+    return clean(config)
+
+
 def ship(weights_dir: Path, overrides: list[str]) -> None:
     """Copy the best checkpoints into weights/ (state dict + model kwargs + config), export ONNX, checksums."""
     import torch
@@ -132,6 +153,8 @@ def ship(weights_dir: Path, overrides: list[str]) -> None:
             continue
         ckpt = torch.load(best, map_location="cpu", weights_only=True)
         slim = {k: ckpt[k] for k in ("model", "kind", "model_kwargs", "config", "epoch", "best_val_mae_bpm") if k in ckpt}
+        if "config" in slim:
+            slim["config"] = shipped_config(slim["config"])
         torch.save(slim, weights_dir / name)
         print(f"[ship] {name} <- {best}")
     write_checksums(weights_dir)          # the new .pt files must be listed before they can be loaded
