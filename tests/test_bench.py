@@ -48,7 +48,7 @@ def _tiny_crops(n: int = 40) -> CropSet:
     return CropSet("tiny", crops, trace, 30.0, 72.0)
 
 
-@pytest.mark.parametrize("name", ["student-torch", "teacher", "pos"])
+@pytest.mark.parametrize("name", ["student-torch", "student-onnx", "student-onnx-step", "teacher", "pos"])
 def test_time_model_returns_a_well_formed_record(name):
     import torch
     torch.set_num_threads(1)

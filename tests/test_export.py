@@ -1,4 +1,4 @@
-"""ONNX export: student streaming graph and teacher clip graph match torch within 1e-4; NeuralMethod runs them."""
+"""ONNX export: student chunk graph and teacher clip graph match torch within 1e-4; NeuralMethod runs them."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from kdphys.models import (
     LAYER_PAIRS,
     Student,
     StudentConfig,
-    StudentStepModule,
+    StudentChunkModule,
     Teacher,
     align_maps,
     attention_map,
@@ -174,31 +174,53 @@ def test_bad_input_shape_message():
 
 
 @pytest.mark.parametrize("temporal_channels", [0, 8])
-def test_step_module_exports_to_onnx_and_matches(tmp_path, temporal_channels):
-    ort = pytest.importorskip("onnxruntime")
+def test_chunk_graph_takes_any_number_of_frames_and_matches_forward(tmp_path, temporal_channels):
+    pytest.importorskip("onnxruntime")
+    from kdphys.methods.neural import OnnxStudentStream, _onnx_session
+    from kdphys.models.export import export_student
+
     student = _trained_like(Student(StudentConfig(temporal_channels=temporal_channels)))
     if temporal_channels:
         _with_temporal_output(student)
-    module = StudentStepModule(student).eval()
-    clips = _clips(1, 6, seed=9)
-    state = student.initial_state(clips[:, 0])
-    path = tmp_path / "student_step.onnx"
-    torch.onnx.export(
-        module, (clips[:, 0], *state), str(path), input_names=module.input_names(),
-        output_names=module.output_names(), dynamo=False, opset_version=17,
-    )
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == module.input_names()
+    export_student(student, tmp_path / "student.onnx", crop_size=36)
+    stream = OnnxStudentStream(_onnx_session(tmp_path / "student.onnx"))
+    module = StudentChunkModule(student)
+    assert stream.input_names == module.input_names((36, 36))
+    clips = _clips(1, 40, size=36, seed=9)
     with torch.no_grad():
         reference = student(clips).bvp[0].numpy()
-    ort_state = [s.numpy() for s in student.initial_state(clips[:, 0])]
-    outputs = []
-    for t in range(clips.shape[1]):
-        result = session.run(None, {"frame": clips[:, t].numpy(), **dict(zip(module.state_names(), ort_state))})
-        outputs.append(result[0][0])
-        ort_state = result[1:]
-    assert np.abs(np.array(outputs) - reference).max() <= 1e-4
-    assert [tuple(s.shape[1:]) for s in state] == module.state_shapes()
+    frames = clips[0].numpy()
+    whole = stream.run(frames)
+    stream.reset()
+    one_by_one = np.array([stream.step_float(f) for f in frames])
+    stream.reset()
+    uneven = np.concatenate([stream.run(frames[:1]), stream.run(frames[1:17]), stream.run(frames[17:])])
+    for got in (whole, one_by_one, uneven):
+        assert got.shape == reference.shape
+        assert np.abs(got - reference).max() <= 1e-4
+    assert [tuple(s.shape[1:]) for s in stream.state] == module.state_shapes((36, 36))
+
+
+def test_chunk_equals_forward_and_carries_state():
+    student = _with_temporal_output(_trained_like(Student()))
+    clips = _clips(2, 24, size=36, seed=3)
+    with torch.no_grad():
+        reference = student(clips).bvp
+        first, state = student.chunk(clips[:, :10], student.initial_state(clips[:, 0]))
+        second, _ = student.chunk(clips[:, 10:], state)
+    assert torch.allclose(torch.cat([first, second], dim=1), reference, atol=1e-5)
+
+
+def test_step_graph_from_an_older_export_is_refused_with_advice(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from kdphys.errors import WeightsError
+    from kdphys.methods.neural import _onnx_session
+
+    path = tmp_path / "old_step.onnx"
+    torch.onnx.export(torch.nn.Conv2d(3, 1, 1), (torch.zeros(1, 3, 36, 36),), str(path), input_names=["frame"],
+                      dynamo=False, opset_version=17)
+    with pytest.raises(WeightsError, match="kdphys export"):
+        _onnx_session(path)
 
 
 # ----- attention maps -----

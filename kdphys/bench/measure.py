@@ -1,9 +1,10 @@
 """Measurements behind ``python -m kdphys bench``. Each function returns a plain dict (JSON-serialisable)
 so that it can run in a fresh subprocess (kdphys.bench.worker) for a clean peak-RSS figure.
 
-Model names: "student-torch" (TorchStudentStream, one frame per call), "student-onnx" (the exported step
-graph in ONNX Runtime, one frame per call, 1 thread as in the app), "student-int8" (its quantized copy),
-"teacher" (torch, 128-frame clips), "pos" (numpy, skin-colour trace).
+Model names: "student-torch" (torch, 128-frame segments), "student-onnx" (the exported chunk graph in ONNX
+Runtime, one 128-frame segment per call, 1 thread as in the app), "student-onnx-step" (the same graph streamed
+one frame per call), "student-int8" (a quantized copy), "teacher" (torch, 128-frame segments), "pos" (numpy,
+skin-colour trace).
 Weights: weights/student.pt, student.onnx, teacher.pt when present ("trained"); else untrained models of
 the same architecture ("untrained": speed is the same, accuracy is meaningless).
 
@@ -26,8 +27,9 @@ from kdphys.bench.clips import CropSet, bench_dir
 from kdphys.paths import WEIGHTS_DIR
 from kdphys.signal import DEFAULT_BAND_HZ
 
-MODEL_NAMES = ("student-torch", "student-onnx", "teacher", "pos")
-TEACHER_CLIP_FRAMES = 128
+MODEL_NAMES = ("student-torch", "student-onnx", "student-onnx-step", "teacher", "pos")
+STREAM_MODEL = "student-onnx-step"
+SEGMENT_FRAMES = 128
 BAND_HZ = DEFAULT_BAND_HZ
 
 
@@ -107,7 +109,7 @@ def teacher_torch():
 
 
 def student_onnx() -> tuple[Path, str, str]:
-    """(path of the student step graph, "trained"/"untrained", where it came from).
+    """(path of the student chunk graph, "trained"/"untrained", where it came from).
 
     weights/student.onnx when present; else the torch student (trained or not) exported with
     kdphys.models.export to the bench cache (re-exported when the model or export code changes)."""
@@ -142,7 +144,7 @@ def build_method(name: str, onnx_path: str | Path | None = None):
     if name == "student-torch":
         model, state, source = student_torch()
         return StudentMethod(model=model, name="student-torch", crop_size=crop_size_of("student.pt", "student")), state, source
-    if name in ("student-onnx", "student-int8"):
+    if name in ("student-onnx", STREAM_MODEL, "student-int8"):
         if onnx_path is None:
             onnx_path, state, source = student_onnx()
         else:
@@ -187,7 +189,7 @@ def params_and_macs() -> dict:
         "student": {"params": param_count(student), "macs_per_frame": macs_per_frame(student, 8, s_size),
                     "weights": s_state, "source": s_src, "crop_size": s_size},
         "teacher": {"params": param_count(teacher),
-                    "macs_per_frame": macs_per_frame(teacher, TEACHER_CLIP_FRAMES, t_size),
+                    "macs_per_frame": macs_per_frame(teacher, SEGMENT_FRAMES, t_size),
                     "weights": t_state, "source": t_src, "crop_size": t_size},
     }
 
@@ -235,9 +237,9 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
                onnx_path: str | None = None, with_hr: bool = True, torch_threads: int | None = None) -> dict:
     """Model time per frame of one model on the clip's crops, and its HR on the whole clip.
 
-    Student (torch / ONNX): streaming steps, one per frame, over up to ``n_frames`` crops (uint8 -> float
-    conversion included, as in the engine); teacher: forward passes over 128-frame clips (time / 128);
-    POS: the trace of ``n_frames`` samples. ms/frame = median over ``repeats`` runs after ``warmup``.
+    Student (torch / ONNX) and teacher: 128-frame segments of float frames from a fresh state, one call each,
+    as the engine runs them (time / 128); "student-onnx-step": the ONNX graph streamed one uint8 crop per call
+    over up to ``n_frames`` crops (conversion included); POS: the trace of ``n_frames`` samples. ms/frame = median over ``repeats`` runs after ``warmup``.
     torch_threads: torch.set_num_threads for this process (None = torch's default, as in the app).
     Peak memory: VmHWM reset before the model is built, read after the timed runs (before the HR).
     """
@@ -261,25 +263,24 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
             for _ in range(k):
                 method.bvp(trace, crop_set.fps)
         per = n
-    elif name == "teacher":
-        from kdphys.methods.neural import _to_float_frames
-        frames = crop_set.crops[:TEACHER_CLIP_FRAMES]
-        if len(frames) < TEACHER_CLIP_FRAMES:
-            frames = np.concatenate([frames] * int(np.ceil(TEACHER_CLIP_FRAMES / len(frames))))[:TEACHER_CLIP_FRAMES]
-        clip = torch.from_numpy(_to_float_frames(frames, method.crop_size))[None]   # the model's input size
-
-        def run(k):
-            with torch.no_grad():
-                for _ in range(k):
-                    method.model(clip)
-        per = TEACHER_CLIP_FRAMES
-    else:
+    elif name == STREAM_MODEL:
         stream = method.open_stream()
 
         def run(k):                      # k frames, cycling through the crops
             for i in range(k):
                 stream.step(crops[i % n])
         per = 1
+    else:
+        from kdphys.methods.neural import _to_float_frames
+        frames = crop_set.crops[:SEGMENT_FRAMES]
+        if len(frames) < SEGMENT_FRAMES:
+            frames = np.concatenate([frames] * int(np.ceil(SEGMENT_FRAMES / len(frames))))[:SEGMENT_FRAMES]
+        frames = _to_float_frames(frames, method.crop_size)          # the model's input size
+
+        def run(k):                      # k segments from a fresh state, as the engine runs them
+            for _ in range(k):
+                method._run_window(frames)
+        per = SEGMENT_FRAMES
     ms, runs, frames_per_run = _median_ms_per_frame(run, per, repeats, warmup,
                                                     budget_s=max(1.5, 0.004 * n_frames))
     peak = peak_rss_mb()
@@ -288,7 +289,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     else:
         model = method.model if method.model is not None else student_torch()[0]
         params = param_count(model)
-        macs = macs_per_frame(model, TEACHER_CLIP_FRAMES if name == "teacher" else 8, method.crop_size)
+        macs = macs_per_frame(model, SEGMENT_FRAMES if name == "teacher" else 8, method.crop_size)
     result = {"model": name, "weights": state, "source": source, "params": params, "macs_per_frame": macs,
               "ms_per_frame": ms, "runs_ms_per_frame": runs, "frames_per_run": frames_per_run,
               "repeats": repeats, "load_s": load_s, "torch_threads": torch.get_num_threads(),
@@ -419,19 +420,21 @@ def upload(video: str, name: str = "student-onnx", onnx_path: str | None = None,
 
 # ------------------------------------------------------------------------------------------- INT8
 class _CalibrationReader:
-    """onnxruntime CalibrationDataReader: the fp32 step graph's real inputs (frame + state) over crops."""
+    """onnxruntime CalibrationDataReader: the fp32 chunk graph's real inputs (frames + state), the crops run
+    in 32-frame chunks."""
 
-    def __init__(self, onnx_path: Path, crops: np.ndarray):
+    def __init__(self, onnx_path: Path, crops: np.ndarray, chunk_frames: int = 32):
         from kdphys.methods.neural import OnnxStudentStream, _onnx_session, _to_float_frames
 
         stream = OnnxStudentStream(_onnx_session(onnx_path))
+        frames = _to_float_frames(crops, stream.crop_size)
         self.feeds = []
-        for frame in _to_float_frames(crops, stream.crop_size):
-            x = np.ascontiguousarray(frame[None], np.float32)
+        for start in range(0, len(frames), chunk_frames):
+            chunk = np.ascontiguousarray(frames[None, start:start + chunk_frames])
             if stream.state is None:
-                stream.state = stream.initial_state(x)
-            self.feeds.append(dict(zip(stream.input_names, [x, *stream.state])))
-            stream.step_float(frame)
+                stream.state = stream.initial_state(chunk[:, 0])
+            self.feeds.append(dict(zip(stream.input_names, [chunk, *stream.state])))
+            stream.run(chunk[0])
         self._it = iter(self.feeds)
 
     def get_next(self):
@@ -442,7 +445,7 @@ class _CalibrationReader:
 
 
 def quantize_student(fp32_path: Path, calibration_crops: np.ndarray, out_dir: Path | None = None) -> dict:
-    """INT8 copies of the student step graph -> {variant: path}.
+    """INT8 copies of the student chunk graph -> {variant: path}.
 
     "int8-dynamic": quantize_dynamic, weights int8, Conv/MatMul activations quantized at run time.
     "int8-static": quantize_static (QDQ, per-channel weights, MinMax calibration on real crops), Conv
@@ -475,7 +478,7 @@ def quantize_student(fp32_path: Path, calibration_crops: np.ndarray, out_dir: Pa
 def int8_eval(real: CropSet, synthetic: list[CropSet], n_frames: int = 300, repeats: int = 5) -> dict:
     """Speed and accuracy of the fp32 student graph and its INT8 copies.
 
-    Per variant: ms/frame (streaming, as time_model), HR on the real clip and on each held-out synthetic
+    Per variant: ms/frame (128-frame segments, as time_model), HR on the real clip and on each held-out synthetic
     clip, HR MAE on the synthetic set, and the Pearson r of its BVP with the fp32 BVP (quantization error
     independent of training)."""
     fp32_path, state, source = student_onnx()

@@ -53,7 +53,7 @@ class NeuralMethod(BVPMethod):
 
     Args:
         model: a kdphys.models Teacher or Student (put in eval mode here), or None with ``onnx_path``.
-        onnx_path: a student streaming graph written by kdphys.models.export (frame + state -> bvp + state).
+        onnx_path: a student chunk graph written by kdphys.models.export (frames + state -> bvp + state).
         name: method name shown in tables and the app.
         crop_size: face-crop side the model was trained on, pixels.
         skin_region: the skin its crops show (``kdphys.face.SKIN_REGIONS``): what it was trained on. Models
@@ -124,10 +124,9 @@ class NeuralMethod(BVPMethod):
         return self.window_len, self.overlap_len
 
     def _run_window(self, frames: np.ndarray) -> np.ndarray:
-        """(T, 3, S, S) float32 -> (T,) BVP, from a fresh state (torch model, or the ONNX step graph)."""
+        """(T, 3, S, S) float32 -> (T,) BVP, from a fresh state (torch model, or the ONNX chunk graph in one call)."""
         if self.session is not None:
-            stream = OnnxStudentStream(self.session)
-            return np.array([stream.step_float(f) for f in frames], dtype=np.float64)
+            return OnnxStudentStream(self.session).run(frames)
         import torch
         n = len(frames)
         if self.kind == "teacher" and n < 4:            # the teacher needs a few frames: repeat the last
@@ -170,7 +169,8 @@ class TorchStudentStream:
 
 
 class OnnxStudentStream:
-    """The exported student step graph driven by ONNX Runtime: state in, state out, one frame per call."""
+    """The exported student chunk graph driven by ONNX Runtime: frames and state in, BVP and state out; any
+    number of frames per call (a whole segment, or one frame when streaming)."""
 
     def __init__(self, session, crop_size: int | None = None):
         self.session = session
@@ -182,20 +182,25 @@ class OnnxStudentStream:
         self.state = None
 
     def initial_state(self, frame: np.ndarray) -> list[np.ndarray]:
-        """As Student.initial_state: previous frame = moving average = the first frame, shift slices = 0."""
+        """As Student.initial_state for ``frame`` (1, 3, S, S): previous frame = moving average = the first
+        frame, shifted slices and temporal pasts = 0."""
         state = [frame.copy(), frame.copy()]
         for inp in self.session.get_inputs()[3:]:
             state.append(np.zeros([1, *inp.shape[1:]], np.float32))
         return state
 
+    def run(self, frames: np.ndarray) -> np.ndarray:
+        """frames (T, 3, S, S) float32 [0, 1] that follow the ones run before -> BVP (T,) float64."""
+        frames = np.ascontiguousarray(frames[None], np.float32)
+        if self.state is None:
+            self.state = self.initial_state(frames[:, 0])
+        outputs = self.session.run(None, dict(zip(self.input_names, [frames, *self.state])))
+        self.state = outputs[1:]
+        return outputs[0][0].astype(np.float64)
+
     def step_float(self, frame: np.ndarray) -> float:
         """frame (3, S, S) float32 [0, 1] -> BVP sample."""
-        frame = np.ascontiguousarray(frame[None], np.float32)
-        if self.state is None:
-            self.state = self.initial_state(frame)
-        outputs = self.session.run(None, dict(zip(self.input_names, [frame, *self.state])))
-        self.state = outputs[1:]
-        return float(outputs[0][0])
+        return float(self.run(frame[None])[0])
 
     def step(self, crop: np.ndarray) -> float:
         return self.step_float(_to_float_frames(np.asarray(crop)[None], self.crop_size)[0])
@@ -211,11 +216,15 @@ def _onnx_session(path: str | Path):
 
     verify(path)                                     # checksum against weights/SHA256SUMS
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1                 # per-frame graph: threads cost more than they give
+    options.intra_op_num_threads = 1                 # the app keeps the other core for the face landmarker
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
         raise WeightsError(f"{path} is not a loadable ONNX model ({err}). Re-export it: python -m kdphys export.") from err
+    if len(session.get_inputs()[0].shape) != 5:
+        raise WeightsError(f"{path} is a one-frame step graph from an older export; the app runs chunk graphs "
+                           "(frames (1, T, 3, S, S)). Re-export it: python -m kdphys export.")
+    return session
 
 
 def _student(**kw) -> NeuralMethod:

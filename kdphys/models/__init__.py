@@ -23,7 +23,7 @@ class ModelOutput:
 
 # ModelOutput is defined before the submodules are imported because they import it from here.
 from kdphys.models.attention import LAYER_PAIRS, align_maps, attention_map, display_maps, overlay_heatmap  # noqa: E402
-from kdphys.models.student import Student, StudentConfig, StudentStepModule, StudentStream  # noqa: E402
+from kdphys.models.student import Student, StudentConfig, StudentChunkModule, StudentStream  # noqa: E402
 from kdphys.models.teacher import Teacher, TeacherConfig  # noqa: E402
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "ModelOutput",
     "Student",
     "StudentConfig",
-    "StudentStepModule",
+    "StudentChunkModule",
     "StudentStream",
     "Teacher",
     "TeacherConfig",

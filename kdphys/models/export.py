@@ -3,11 +3,12 @@
     result = export_model("runs/distill/best.pt", "weights/student.onnx")
     result.max_abs_diff            # <= 1e-4 or ExportError
 
-Student: the streaming graph (``kdphys.models.StudentStepModule``): inputs ``frame`` (1, 3, S, S) plus the
-state (previous frame, moving average, one shifted slice per shift layer), outputs ``bvp`` (1,) plus the
-new state. A host feeds one frame per call and the returned state back (kdphys.methods.neural does).
-Parity: torch ``Student.forward`` over a whole clip vs the ONNX graph stepped frame by frame over the
-same clip, so it also checks that streaming equals the batch path.
+Student: the chunk graph (``kdphys.models.StudentChunkModule``): inputs ``frames`` (1, T, 3, S, S), any T,
+plus the state (previous frame, moving average, one shifted slice per shift layer, the temporal stage's past
+inputs), outputs ``bvp`` (1, T) plus the new state. A host feeds a chunk of frames and the returned state
+back with the next (kdphys.methods.neural: a whole segment in one call, or one frame at a time). Parity:
+torch ``Student.forward`` over a whole clip vs the ONNX graph run on the same clip in one call and in
+uneven chunks, so it also checks that chunked streaming equals the batch path.
 
 Teacher: the clip graph, fixed shape (1, T, 3, S, S) -> bvp (1, T). Parity: torch vs ONNX on the same clip.
 
@@ -26,6 +27,10 @@ from kdphys.errors import KDPhysError
 
 PARITY_TOL = 1e-4
 OPSET = 18
+#: Frames of the example the student graph is traced with (not 1: a dimension traced at 1 is fixed at 1),
+#: and the most frames one call may take (the moving average's matrix is T x T).
+EXPORT_EXAMPLE_FRAMES = 16
+MAX_CHUNK_FRAMES = 4096
 
 
 class ExportError(KDPhysError):
@@ -54,27 +59,35 @@ def check_clip(n_frames: int, crop_size: int, seed: int = 0, fps: float = 30.0) 
 
 def export_student(student, path: str | Path, crop_size: int = 72, clip: np.ndarray | None = None,
                    tol: float = PARITY_TOL, skin_region: str | None = None) -> ExportResult:
-    """Write the student's streaming step graph to ``path`` and check it against ``student.forward``.
+    """Write the student's chunk graph (any number of frames per call) to ``path`` and check it against
+    ``student.forward``, whole and in uneven chunks (1, 2, 3, ... frames).
 
     ``skin_region`` (kdphys.face.SKIN_REGIONS: the crops it was trained on) is stored in the graph's metadata,
     where ``NeuralMethod`` reads it; graphs without it are taken as "forehead_cheeks"."""
-    from kdphys.models import StudentStepModule
+    from kdphys.models import StudentChunkModule
     from kdphys.methods.neural import OnnxStudentStream, _onnx_session
 
     student = student.eval()
-    step = StudentStepModule(student).eval()
-    frame = torch.zeros(1, 3, crop_size, crop_size)
-    state = student.initial_state(frame)
+    module = StudentChunkModule(student).eval()
     hw = (crop_size, crop_size)
-    _export(step, (frame, *state), path, step.input_names(hw), step.output_names(hw))
+    example = torch.from_numpy(check_clip(EXPORT_EXAMPLE_FRAMES, crop_size))[None]
+    state = student.initial_state(example[:, 0])
+    frames_dim = {1: torch.export.Dim("frames", min=1, max=MAX_CHUNK_FRAMES)}
+    _export(module, (example, *state), path, module.input_names(hw), module.output_names(hw),
+            dynamic_shapes={"frames": frames_dim, "state": (None,) * len(state)})
     if skin_region is not None:
         _set_metadata(path, {"skin_region": skin_region})
     clip = check_clip(64, crop_size) if clip is None else np.asarray(clip, np.float32)
     with torch.no_grad():
         ref = student(torch.from_numpy(clip)[None]).bvp[0].numpy()
     stream = OnnxStudentStream(_onnx_session(path))
-    got = np.array([stream.step_float(f) for f in clip])
-    return _result(path, "student", ref, got, crop_size, tol)
+    whole = stream.run(clip)
+    stream.reset()
+    sizes = np.cumsum(np.arange(1, len(clip) + 1))
+    chunked = np.concatenate([stream.run(part) for part in np.split(clip, sizes[sizes < len(clip)])])
+    result = _result(path, "student", ref, whole, crop_size, tol)
+    _result(path, "student (in chunks)", ref, chunked, crop_size, tol)
+    return result
 
 
 def export_teacher(teacher, path: str | Path, crop_size: int = 72, n_frames: int = 128,
@@ -126,10 +139,12 @@ class _BvpOnly(torch.nn.Module):
         return self.model(clips).bvp
 
 
-def _export(module, args: tuple, path, input_names, output_names) -> None:
+def _export(module, args: tuple, path, input_names, output_names, dynamic_shapes=None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if dynamic_shapes is not None:   # traced here: torch.onnx.export turns the specs' tuples into lists
+            module = torch.export.export(module, args, dynamic_shapes=dynamic_shapes)
         torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
                           opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
     except Exception as err:

@@ -110,22 +110,18 @@ class _ShiftConv(nn.Module):
     def _conv(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.bn(self.conv(x)))
 
-    def forward_clip(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C, H, W) -> (B, T, C', H, W); channel c < fold of frame t comes from frame t-1."""
+    def forward_chunk(self, x: torch.Tensor, past: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frames (B, T, C, H, W) and the shifted slice of the frame before them (B, fold, H, W) ->
+        (output (B, T, C', H, W), the last frame's slice for the next chunk). Channel c < fold of frame t
+        comes from frame t-1."""
         b, t = x.shape[:2]
+        new_past = None
         if self.fold:
-            past = torch.cat([torch.zeros_like(x[:, :1, : self.fold]), x[:, :-1, : self.fold]], dim=1)
-            x = torch.cat([past, x[:, :, self.fold :]], dim=2)
+            new_past = x[:, -1, : self.fold]
+            shifted = torch.cat([past[:, None], x[:, :, : self.fold]], dim=1)[:, :t]   # (not x[:, :-1]: any T exports)
+            x = torch.cat([shifted, x[:, :, self.fold :]], dim=2)
         y = self._conv(x.reshape(b * t, *x.shape[2:]))
-        return y.reshape(b, t, *y.shape[1:])
-
-    def forward_step(self, x: torch.Tensor, past: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One frame (B, C, H, W) and the shifted slice of the previous frame (B, fold, H, W) ->
-        (output (B, C', H, W), this frame's slice for the next step)."""
-        if not self.fold:
-            return self._conv(x), None
-        shifted = torch.cat([past, x[:, self.fold :]], dim=1)
-        return self._conv(shifted), x[:, : self.fold]
+        return y.reshape(b, t, *y.shape[1:]), new_past
 
 
 class _CausalTemporalBlock(nn.Module):
@@ -139,15 +135,11 @@ class _CausalTemporalBlock(nn.Module):
         self.conv = nn.Conv1d(channels, channels, kernel, dilation=dilation)
         self.past_len = (kernel - 1) * dilation
 
-    def forward_clip(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C)."""
-        a = F.pad(F.relu(z).transpose(1, 2), (self.past_len, 0))
-        return z + self.conv(a).transpose(1, 2)
-
-    def forward_step(self, z: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One frame (B, C) and the past inputs (B, C, past_len) -> (output (B, C), past inputs for the next)."""
-        a = torch.cat([past, F.relu(z)[:, :, None]], dim=2)
-        return z + self.conv(a)[:, :, 0], a[:, :, 1:]
+    def forward_chunk(self, z: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled features (B, T, C) and the past inputs (B, C, past_len) -> (output (B, T, C), the last
+        past_len inputs for the next chunk)."""
+        a = torch.cat([past, F.relu(z).transpose(1, 2)], dim=2)
+        return z + self.conv(a).transpose(1, 2), a[:, :, a.shape[2] - self.past_len:]
 
 
 class Student(nn.Module):
@@ -155,7 +147,7 @@ class Student(nn.Module):
 
     features: "s0" .. "s3" -> (B, T, C, H', W') at the end of each stage. stream() -> StudentStream for
     frame-by-frame inference with outputs equal to forward's (eval mode). step()/initial_state() are the
-    pure-function form used by the ONNX export (see StudentStepModule).
+    pure-function form; chunk() is what the ONNX export runs (see StudentChunkModule).
     """
 
     feature_layout = "BTCHW"
@@ -187,54 +179,76 @@ class Student(nn.Module):
             nn.init.zeros_(self.temporal_out.weight)   # starts as the student without it (fine-tuning from one)
             nn.init.zeros_(self.temporal_out.bias)
 
-    # ----- input features (shared by clip and step paths so both give the same numbers) -----
-    def _ema_update(self, ema: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-        return ema + self.config.ema_weight * (frame - ema)
-
+    # ----- input features -----
     def _frame_inputs(self, frame: torch.Tensor, prev: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) frame, previous frame, moving average including this frame -> (B, 6, H, W)."""
+        """(N, 3, H, W) frames, previous frames, moving averages including each frame -> (N, 6, H, W)."""
         eps, clip = self.config.norm_eps, self.config.norm_clip
         rel = ((frame - ema) / (ema + eps)).clamp(-clip, clip)
         diff = ((frame - prev) / (frame + prev + eps)).clamp(-clip, clip)
         return torch.cat([rel, diff], dim=1)
 
-    def _clip_inputs(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, T, 3, H, W) -> (B, T, 6, H, W), causal."""
-        ema = clips[:, 0]
+    def _emas_recurrent(self, clips: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
+        """Moving averages (B, T, 3, H, W) after each frame of ``clips``, from ``ema`` (B, 3, H, W) before
+        them, one frame at a time (training: the shipped weights were trained with these exact numbers)."""
         emas = []
         for t in range(clips.shape[1]):
-            ema = self._ema_update(ema, clips[:, t])
+            ema = ema + self.config.ema_weight * (clips[:, t] - ema)
             emas.append(ema)
-        prev = torch.cat([clips[:, :1], clips[:, :-1]], dim=1)
-        b, t = clips.shape[:2]
-        flat = lambda x: x.reshape(b * t, *x.shape[2:])   # noqa: E731
-        inputs = self._frame_inputs(flat(clips), flat(prev), flat(torch.stack(emas, dim=1)))
-        return inputs.reshape(b, t, *inputs.shape[1:])
+        return torch.stack(emas, dim=1)
 
-    # ----- batch path -----
-    def forward(self, clips: torch.Tensor) -> ModelOutput:
-        _check_clips(clips)
+    def _emas_closed_form(self, clips: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
+        """As ``_emas_recurrent`` without a loop over frames (any T in one exported graph):
+        m_t = (1 - a)^(t+1) m_-1 + sum_{s <= t} a (1 - a)^(t-s) x_s, a (T, T) matrix product; equal up to
+        float32 rounding. Costs T^2 multiply-adds per pixel: meant for chunks of up to a few hundred frames."""
         b, t = clips.shape[:2]
-        x = self._clip_inputs(clips)
-        x = self.input_bn(x.reshape(b * t, *x.shape[2:])).reshape(b, t, 6, *x.shape[3:])
+        a = self.config.ema_weight
+        times = torch.arange(t, device=clips.device, dtype=clips.dtype)
+        lag = times[:, None] - times[None, :]
+        weights = torch.where(lag >= 0, a * (1.0 - a) ** lag.clamp(min=0), torch.zeros_like(lag))   # (T, T)
+        carry = (1.0 - a) ** (times + 1.0)                                                           # (T,)
+        flat = torch.matmul(weights, clips.reshape(b, t, -1)) + carry[None, :, None] * ema.reshape(b, 1, -1)
+        return flat.reshape(clips.shape)
+
+    # ----- one network for every path -----
+    def _run(self, clips: torch.Tensor, state: State, emas: torch.Tensor) -> tuple[torch.Tensor, dict, State]:
+        """Frames (B, T, 3, H, W), the state before them and their moving averages (B, T, 3, H, W) ->
+        (bvp (B, T), features, the state after them)."""
+        prev, _, *slices = state
+        b, t = clips.shape[:2]
+        prevs = torch.cat([prev[:, None], clips], dim=1)[:, :t]
+        flat = lambda x: x.reshape(b * t, *x.shape[2:])   # noqa: E731
+        x = self.input_bn(self._frame_inputs(flat(clips), flat(prevs), flat(emas)))
+        x = x.reshape(b, t, *x.shape[1:])
         features: dict[str, torch.Tensor] = {}
+        new_slices = []
+        slice_iter = iter(slices)
         for index, (name, stage) in enumerate(zip(self.feature_names, self.stages)):
             if index > 0:
-                x = F.avg_pool2d(x.reshape(b * t, *x.shape[2:]), 2)
+                x = F.avg_pool2d(flat(x), 2)
                 x = x.reshape(b, t, *x.shape[1:])
             for block in stage:
-                x = block.forward_clip(x)
+                x, new_slice = block.forward_chunk(x, next(slice_iter) if block.fold else None)
+                if new_slice is not None:
+                    new_slices.append(new_slice)
             features[name] = x
         pooled = x.mean(dim=(3, 4))                          # (B, T, C)
         bvp = self.head(pooled)[..., 0]
         if self.config.temporal_channels:
             z = self.temporal_in(pooled)
             for block in self.temporal:
-                z = block.forward_clip(z)
+                z, past = block.forward_chunk(z, next(slice_iter))
+                new_slices.append(past)
             bvp = bvp + self.temporal_out(F.relu(z))[..., 0]
+        return bvp, features, (clips[:, -1], emas[:, -1], *new_slices)
+
+    # ----- batch path (training) -----
+    def forward(self, clips: torch.Tensor) -> ModelOutput:
+        _check_clips(clips)
+        state = self.initial_state(clips[:, 0])
+        bvp, features, _ = self._run(clips, state, self._emas_recurrent(clips, state[1]))
         return ModelOutput(bvp=bvp, features=features)
 
-    # ----- streaming path -----
+    # ----- streaming path (exported graph, live) -----
     def initial_state(self, frame: torch.Tensor) -> State:
         """State before ``frame`` (B, 3, H, W), the first frame: previous frame = moving average = frame,
         shifted slices and the temporal stage's past inputs = zeros. Returns (prev_frame, ema, *shift_slices,
@@ -251,29 +265,18 @@ class Student(nn.Module):
             slices += [frame.new_zeros((b, self.config.temporal_channels, block.past_len)) for block in self.temporal]
         return (frame.clone(), frame.clone(), *slices)
 
+    def chunk(self, clips: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Frames (B, T, 3, H, W) that follow ``state`` -> (bvp (B, T), the state after them). Pure function of
+        its inputs and free of loops over frames, so one exported graph takes any T: a whole segment in one
+        call (the engine) or one frame (streaming). Equal to ``forward`` from ``initial_state`` up to float32
+        rounding of the moving average."""
+        bvp, _, new_state = self._run(clips, state, self._emas_closed_form(clips, state[1]))
+        return bvp, new_state
+
     def step(self, frame: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One frame (B, 3, H, W) and the state -> (bvp (B,), new state). Pure function of its inputs."""
-        prev, ema, *slices = state
-        ema = self._ema_update(ema, frame)
-        x = self.input_bn(self._frame_inputs(frame, prev, ema))
-        new_slices = []
-        slice_iter = iter(slices)
-        for index, stage in enumerate(self.stages):
-            if index > 0:
-                x = F.avg_pool2d(x, 2)
-            for block in stage:
-                x, new_slice = block.forward_step(x, next(slice_iter) if block.fold else None)
-                if new_slice is not None:
-                    new_slices.append(new_slice)
-        pooled = x.mean(dim=(2, 3))
-        bvp = self.head(pooled)[:, 0]
-        if self.config.temporal_channels:
-            z = self.temporal_in(pooled)
-            for block in self.temporal:
-                z, past = block.forward_step(z, next(slice_iter))
-                new_slices.append(past)
-            bvp = bvp + self.temporal_out(F.relu(z))[:, 0]
-        return bvp, (frame, ema, *new_slices)
+        """One frame (B, 3, H, W) and the state -> (bvp (B,), new state): a chunk of one frame."""
+        bvp, new_state = self.chunk(frame[:, None], state)
+        return bvp[:, 0], new_state
 
     def stream(self) -> StudentStream:
         """A frame-by-frame runner whose outputs equal forward()'s for the same frames (eval mode)."""
@@ -313,21 +316,22 @@ class StudentStream:
         return bvp
 
 
-class StudentStepModule(nn.Module):
-    """Tensor-in, tensor-out wrapper of Student.step for ONNX export.
+class StudentChunkModule(nn.Module):
+    """Tensor-in, tensor-out wrapper of Student.chunk for ONNX export (batch 1, any number of frames T).
 
-    forward(frame, prev_frame, ema, shift_0, ..., shift_{k-1}) -> (bvp, prev_frame, ema, shift_0, ...).
-    input_names()/output_names() give the ONNX names. Host loop (e.g. ONNX Runtime): state =
-    initial_state(first frame) (prev = ema = frame, shifts = zeros, shapes from state_shapes()); then per
-    frame feed frame + state, read bvp, feed the returned state back.
+    forward(frames (1, T, 3, S, S), prev_frame, ema, shift_0, ..., temporal_0, ...) -> (bvp (1, T),
+    prev_frame, ema, shift_0, ...). input_names()/output_names() give the ONNX names. Host loop (e.g. ONNX
+    Runtime): state = initial_state(first frame) (prev = ema = frame, the rest zeros, shapes from
+    state_shapes()); then feed a chunk of frames + state, read bvp, feed the returned state back with the
+    next chunk. A segment from a fresh state is one call.
     """
 
     def __init__(self, student: Student):
         super().__init__()
         self.student = student
 
-    def forward(self, frame: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        bvp, new_state = self.student.step(frame, tuple(state))
+    def forward(self, frames: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        bvp, new_state = self.student.chunk(frames, tuple(state))
         return (bvp, *new_state)
 
     def state_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
@@ -337,7 +341,7 @@ class StudentStepModule(nn.Module):
                 + [f"temporal_{i}" for i in range(n_pasts)])
 
     def input_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
-        return ["frame"] + self.state_names(frame_hw)
+        return ["frames"] + self.state_names(frame_hw)
 
     def output_names(self, frame_hw: tuple[int, int] = (72, 72)) -> list[str]:
         return ["bvp"] + [f"{name}_out" for name in self.state_names(frame_hw)]
