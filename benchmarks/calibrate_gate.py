@@ -4,6 +4,7 @@ of those read, for the tracker settings and gate thresholds considered.
     .venv/bin/python benchmarks/calibrate_gate.py                  # POS, every dev clip found (~3 min)
     .venv/bin/python benchmarks/calibrate_gate.py --method student --quick
     .venv/bin/python benchmarks/calibrate_gate.py --live           # the live page's confidence gate (~5 min)
+    .venv/bin/python benchmarks/calibrate_gate.py --live --window-s 6 8 10   # and the window length
     .venv/bin/python benchmarks/calibrate_gate.py --live --method student --weights 'runs/cv/{clip}/distill/best.pt'
 
 Data:
@@ -222,6 +223,8 @@ def main() -> int:
                              "window's number is shown as it is, an upload's is one of the windows its median sums up)")
     parser.add_argument("--quick", action="store_true", help="only the default tracker setting")
     parser.add_argument("--live", action="store_true", help="the live page's windows (implies --quick)")
+    parser.add_argument("--window-s", type=float, nargs="+", default=None,
+                        help="window lengths to consider, s (default: the tracker's own, 10 s)")
     args = parser.parse_args()
     mode = "live" if args.live else "upload"
     if args.max_wrong is None:
@@ -230,10 +233,12 @@ def main() -> int:
 
     clips = dev_clips()
     subjects = [c.name for c in clips if c.name != "sample"]
-    base = TrackSettings()
-    tracks = [base] if args.quick or args.live else [
+    default = TrackSettings()
+    bases = [dataclasses.replace(default, window_s=w, min_window_s=min(default.min_window_s, w))
+             for w in args.window_s or [default.window_s]]
+    tracks = bases if args.quick or args.live else [
         dataclasses.replace(base, max_change_bpm_per_s=c, evidence_exponent=e, confidence_halfwidth_bpm=h)
-        for c, e, h in itertools.product((1.0, 2.0), (0.5, 0.3, 0.2), (3.0, 5.0, 8.0, 10.0))]
+        for base in bases for c, e, h in itertools.product((1.0, 2.0), (0.5, 0.3, 0.2), (3.0, 5.0, 8.0, 10.0))]
     keys = list(grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
     weights = f" ({args.weights})" if args.weights else ""
@@ -252,7 +257,7 @@ def main() -> int:
             synth[i] = synth_stats(pulses, noise, gate)
             gates.append(gate)
         results.append((track, real, pulses, noise, gates, synth))
-        print(f"  tracker: step sd {track.max_change_bpm_per_s} bpm/s, evidence exponent {track.evidence_exponent}, "
+        print(f"  tracker: {track.window_s:g} s windows, step sd {track.max_change_bpm_per_s} bpm/s, evidence exponent {track.evidence_exponent}, "
               f"confidence halfwidth {track.confidence_halfwidth_bpm} bpm: read in {time.time() - t0:.0f} s", flush=True)
 
     def best_over_tracks(names):
@@ -265,7 +270,7 @@ def main() -> int:
 
     def describe(track, gate) -> str:
         g = ", ".join(f"{k}={gate[k]}" for k in keys)
-        return (f"step sd {track.max_change_bpm_per_s}, exponent {track.evidence_exponent}, halfwidth "
+        return (f"{track.window_s:g} s windows, step sd {track.max_change_bpm_per_s}, exponent {track.evidence_exponent}, halfwidth "
                 f"{track.confidence_halfwidth_bpm}; {g}")
 
     if subjects:
