@@ -94,3 +94,35 @@ def test_shipped_config_is_the_same_from_any_clone():
                        "data": {"root": "runs/release/synthetic", "real": {"root": "/elsewhere/ubfc"},
                                 "bitrates": [150000.0]}}
     assert config["progress"] is True                                     # the input is not changed
+
+
+def test_fresh_retrains_from_the_start_instead_of_resuming_a_finished_run(tmp_path, monkeypatch):
+    """--fresh removes the step's last.pt, best.pt, DONE and log.csv before training (train would otherwise
+    resume at the finished run's last epoch and train none); without it a finished step is skipped."""
+    from types import SimpleNamespace
+
+    import kdphys.training.data
+    import kdphys.training.loop
+    from kdphys.cli import train_release
+
+    out = tmp_path / "teacher"
+    out.mkdir()
+    for name in train_release.RUN_FILES:
+        (out / name).write_text("earlier run")
+    seen = []
+
+    def fake_train(cfg):
+        seen.append(sorted(p.name for p in out.iterdir()))
+        (out / "best.pt").write_text("new run")
+        return SimpleNamespace(best_val_mae_bpm=1.0, epochs_run=6)
+
+    monkeypatch.setattr(kdphys.training.loop, "train", fake_train)
+    monkeypatch.setattr(kdphys.training.data, "prepare", lambda data: None)
+    parser = argparse.ArgumentParser()
+    train_release.add_arguments(parser)
+    args = ["--steps", "teacher", "--set", f"out_dir={out}"]
+    assert train_release.run(parser.parse_args(args)) == 0
+    assert seen == []                                                    # finished: skipped
+    assert train_release.run(parser.parse_args(args + ["--fresh"])) == 0
+    assert seen == [[]]                                                  # trained from a clean folder
+    assert (out / "DONE").read_text().startswith("best_val_mae_bpm=1.000")

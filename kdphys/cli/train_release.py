@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which steps to run (default: all, in order)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value in every step's config, e.g. --set epochs=2")
-    parser.add_argument("--fresh", action="store_true", help="retrain steps whose checkpoint already exists")
+    parser.add_argument("--fresh", action="store_true",
+                        help="retrain every step from its start, removing an earlier run's checkpoints and log")
     parser.add_argument("--synthetic-from", metavar="DIR",
                         help="take the synthetic steps from the teacher.pt / student.pt / student-nokd.pt in DIR "
                              "(e.g. an earlier release's weights/) instead of training them")
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             seed_synthetic_step(step, Path(args.synthetic_from), Path(cfg.out_dir))
             print(f"[{step}] taken from {args.synthetic_from}")
             continue
+        if args.fresh:
+            clear_run(Path(cfg.out_dir))
         print(f"[{step}] training -> {cfg.out_dir}")
         prepare(cfg.data)
         result = train(cfg)
@@ -96,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
     if "ship" in args.steps:
         ship(Path(args.weights_dir), args.overrides)
     return 0
+
+
+#: What a training run leaves in its out_dir: --fresh removes them, or training would resume from last.pt.
+RUN_FILES = ("last.pt", "best.pt", "DONE", "log.csv")
+
+
+def clear_run(out_dir: Path) -> None:
+    """Remove an earlier run's checkpoints, log and DONE from ``out_dir``, so that training starts from its
+    init checkpoint instead of resuming (a finished run would resume at its last epoch and train none)."""
+    for name in RUN_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def seed_synthetic_step(step: str, source_dir: Path, out_dir: Path) -> None:
