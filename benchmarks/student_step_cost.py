@@ -43,14 +43,23 @@ def per_frame_ms(fn, items, frames_per_item: int = 1, passes: int = 5) -> float:
     return 1e3 * float(np.median(times))
 
 
-def segment_wall_and_cpu_ms(segments: list[np.ndarray], threads: int, passes: int = 5) -> tuple[float, float]:
-    """(wall, process CPU) ms per frame of 128-frame segment calls with ``threads`` intra-op threads (medians)."""
+def student_stream(threads: int, profile_prefix: str | None = None) -> OnnxStudentStream:
+    """weights/student.onnx in an ONNX Runtime session with ``threads`` intra-op threads (profiling to
+    ``profile_prefix`` when given)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    stream = OnnxStudentStream(ort.InferenceSession(str(paths.WEIGHTS_DIR / "student.onnx"), options,
-                                                    providers=["CPUExecutionProvider"]))
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return OnnxStudentStream(ort.InferenceSession(str(paths.WEIGHTS_DIR / "student.onnx"), options,
+                                                  providers=["CPUExecutionProvider"]))
+
+
+def segment_wall_and_cpu_ms(segments: list[np.ndarray], threads: int, passes: int = 5) -> tuple[float, float]:
+    """(wall, process CPU) ms per frame of 128-frame segment calls with ``threads`` intra-op threads (medians)."""
+    stream = student_stream(threads)
     walls, cpus = [], []
     for index in range(passes + 1):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -66,20 +75,12 @@ def segment_wall_and_cpu_ms(segments: list[np.ndarray], threads: int, passes: in
 
 def profile_segment(segments: list[np.ndarray], calls: int = 30) -> tuple[dict, dict]:
     """({op type: us per frame}, {node name: us per frame}) of ``calls`` segment calls, from ORT's profiler."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
-        options.profile_file_prefix = str(Path(tmp) / "student")
-        session = ort.InferenceSession(str(paths.WEIGHTS_DIR / "student.onnx"), options,
-                                       providers=["CPUExecutionProvider"])
-        stream = OnnxStudentStream(session)
+        stream = student_stream(1, str(Path(tmp) / "student"))
         for i in range(calls):
             stream.reset()
             stream.run(segments[i % len(segments)])
-        events = json.loads(Path(session.end_profiling()).read_text())
+        events = json.loads(Path(stream.session.end_profiling()).read_text())
     by_op, by_node = collections.Counter(), collections.Counter()
     scale = 1.0 / (calls * SEGMENT_FRAMES)
     for event in events:

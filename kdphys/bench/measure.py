@@ -239,7 +239,8 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
 
     Student (torch / ONNX) and teacher: 128-frame segments of float frames from a fresh state, one call each,
     as the engine runs them (time / 128); "student-onnx-step": the ONNX graph streamed one uint8 crop per call
-    over up to ``n_frames`` crops (conversion included); POS: the trace of ``n_frames`` samples. ms/frame = median over ``repeats`` runs after ``warmup``.
+    over up to ``n_frames`` crops (conversion included); POS: the trace of ``n_frames`` samples.
+    ms/frame = median over ``repeats`` runs after ``warmup``.
     torch_threads: torch.set_num_threads for this process (None = torch's default, as in the app).
     Peak memory: VmHWM reset before the model is built, read after the timed runs (before the HR).
     """
@@ -428,11 +429,10 @@ class _CalibrationReader:
 
         stream = OnnxStudentStream(_onnx_session(onnx_path))
         frames = _to_float_frames(crops, stream.crop_size)
+        stream.state = stream.initial_state(np.ascontiguousarray(frames[None, 0]))
         self.feeds = []
         for start in range(0, len(frames), chunk_frames):
             chunk = np.ascontiguousarray(frames[None, start:start + chunk_frames])
-            if stream.state is None:
-                stream.state = stream.initial_state(chunk[:, 0])
             self.feeds.append(dict(zip(stream.input_names, [chunk, *stream.state])))
             stream.run(chunk[0])
         self._it = iter(self.feeds)
