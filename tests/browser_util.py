@@ -20,6 +20,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,10 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                      "--allow-loopback-in-peer-connection"]
-SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots"
+#: Where the browser tests save their page screenshots: a temporary folder, so that a test run leaves the
+#: checkout as it was; KDPHYS_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures.
+SCREENSHOT_DIR = REPO_ROOT / os.environ.get("KDPHYS_SCREENSHOT_DIR",
+                                            str(Path(tempfile.gettempdir()) / "kdphys-screenshots"))
 HR_PATTERN = re.compile(r"Heart rate:\s*([0-9]+(?:\.[0-9]+)?)\s*bpm")
 #: Wraps the browser's RTCPeerConnection so that the page's connections can be asked for statistics.
 TRACK_CONNECTIONS = """(() => { const Original = window.RTCPeerConnection; if (!Original || window.__pcs) return;

@@ -2,7 +2,8 @@
 
 1. Open /analyze directly (no "Page not found", no "Deploy"), upload the sample clip; the HR shown is
    within 2 bpm of the reference HR computed here from the clip's finger-oximeter BVP.csv; the compare
-   table fits the page; screenshots of every page go to docs/screenshots/ (the README shows them).
+   table fits the page; screenshots of every page go to tests.browser_util.SCREENSHOT_DIR (a temporary folder;
+   KDPHYS_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures).
 2. The Live page with Chromium's fake webcam playing a y4m made from the real clip, inside a private
    network namespace (`unshare -rn`): frames reach the engine and an HR appears.
 
