@@ -74,3 +74,51 @@ def test_groups_are_drawn_by_share_and_fixed_windows_name_their_recording():
     assert 0.65 < red < 0.85
     val = FixedWindows([recording(seconds=10.0, rid="a"), recording(seconds=10.0, rid="b", lost=slice(0, 10))], 128)
     assert val.record_ids == ["a", "a", "b"] and len(val) == 3
+
+
+def test_beat_cycle_label_keeps_rate_and_beats_and_drops_the_dicrotic_wave():
+    from kdphys.data.reference import beat_cycle_wave, beats_from_contact_ppg
+    from kdphys.signal import preprocess
+    from tests.test_signal import harmonic_ratio
+
+    rate = np.linspace(60.0, 90.0, int(40 * FPS))                 # a climbing heart rate
+    wave = ppg(rate, duration_s=40.0, dicrotic=0.9, gap_fraction=0.45)   # a diastolic wave nearly as tall as the systole
+    cycle = beat_cycle_wave(wave, FPS)
+    assert cycle.shape == wave.shape and np.all(np.abs(cycle) <= 1.0)
+    beats = beats_from_contact_ppg(preprocess(wave, FPS), FPS)
+    assert np.all(cycle[beats] > 0.999)                           # 1 at every systolic peak
+    crossings = np.sum((cycle[:-1] > 0.99) & (cycle[1:] <= 0.99))
+    assert abs(crossings - len(beats)) <= 1                       # one cycle per beat, no second peak
+    head, tail = slice(0, 450), slice(-450, None)
+    assert harmonic_ratio(preprocess(wave[head], FPS), 61.0) > 0.2  # the waveform's shape has a 2nd harmonic
+    assert harmonic_ratio(cycle[head], 61.0) < 0.01                 # its beat cycle has none
+    assert spectral_hr_bpm(cycle[tail], FPS, (0.5, 4.0)) == pytest.approx(spectral_hr_bpm(wave[tail], FPS, (0.5, 4.0)),
+                                                                      abs=1.5)
+
+
+def test_beat_cycle_label_splits_a_missed_beat():
+    from kdphys.data.reference import beat_cycle_wave
+
+    wave = ppg(75.0, duration_s=30.0, dicrotic=0.3)
+    period = 60.0 / 75.0 * FPS
+    gone = slice(int(12 * FPS), int(12 * FPS + 1.6 * period))
+    wave[gone] = wave[gone].min()                                 # one or two beats lost by the oximeter
+    cycle = beat_cycle_wave(wave, FPS)
+    assert spectral_hr_bpm(cycle, FPS, (0.5, 4.0)) == pytest.approx(75.0, abs=1.0)
+    peaks = np.flatnonzero((cycle[1:-1] > cycle[:-2]) & (cycle[1:-1] >= cycle[2:]))
+    assert np.max(np.diff(peaks)) < 1.3 * period                  # no cycle spans the gap
+
+
+def test_make_recording_label_choice():
+    from kdphys.data.windows import make_recording
+    from kdphys.pipeline.extract import VideoSignals
+
+    rec = recording(75.0, 30.0)
+    signals = VideoSignals(t_s=np.arange(len(rec.bvp)) / FPS, trace=np.zeros((len(rec.bvp), 3)), face=rec.face,
+                           crops=rec.crops, bvp_ref=rec.bvp)
+    as_recorded = make_recording(signals, "r", "s", FPS)
+    cycle = make_recording(signals, "r", "s", FPS, label="beat_cycle")
+    assert np.array_equal(as_recorded.bvp, rec.bvp)
+    assert not np.allclose(cycle.bvp, rec.bvp) and np.array_equal(cycle.hr_bpm, as_recorded.hr_bpm)
+    with pytest.raises(ValueError, match="label"):
+        make_recording(signals, "r", "s", FPS, label="sine")
