@@ -51,10 +51,6 @@ def test_config_files_load_and_unknown_keys_are_refused(tmp_path):
         load_config(TINY, ["loss.atention_weight=1"])
     with pytest.raises(ConfigError, match="teacher"):
         load_config(TINY, ["mode=teachr"])
-    assert load_config(TINY).data.label == "waveform"
-    assert load_config(TINY, ["data.label=beat_cycle"]).data.label == "beat_cycle"
-    with pytest.raises(ConfigError, match="beat_cycle"):
-        load_config(TINY, ["data.label=sine"])
 
 
 def test_model_settings_are_typed_and_reach_the_model_and_its_checkpoint_kwargs():

@@ -201,39 +201,6 @@ def beats_from_contact_ppg(wave_f: np.ndarray, fps: float, band_hz=sig.DEFAULT_B
     return beats.peaks[finite[beats.peaks]]
 
 
-def beat_cycle_wave(wave: np.ndarray, fps: float, band_hz=sig.DEFAULT_BAND_HZ) -> np.ndarray:
-    """One cosine cycle per beat of a clean contact PPG: cos(2 pi phase), phase rising linearly from one beat
-    (``beats_from_contact_ppg``, value 1 at the systolic peak) to the next, (N,) float64 on the wave's grid.
-
-    The pulse's rate and timing without its shape: a dicrotic wave, which at low heart rates is nearly as tall
-    as the systolic one, has no second peak here. An interval longer than 1.5 typical ones (a missed beat) is
-    split into as many cycles as it holds; before the first and after the last beat the neighbouring interval
-    continues. Returns the pre-processed wave itself when it has fewer than 3 beats.
-
-    Args:
-        wave: (N,) contact PPG samples on a uniform grid (any scale; NaN where missing). fps: grid rate, Hz.
-    """
-    wave = np.asarray(wave, np.float64)
-    finite = np.isfinite(wave)
-    filled = np.where(finite, wave, np.nanmean(wave) if finite.any() else 0.0)
-    if finite.sum() < 3 or np.ptp(filled) == 0:
-        return filled - filled.mean()
-    beats = beats_from_contact_ppg(np.where(finite, sig.preprocess(filled, fps, band_hz), np.nan), fps, band_hz)
-    if beats.size < 3:
-        return sig.preprocess(filled, fps, band_hz)
-    knots, typical = [float(beats[0])], float(np.median(np.diff(beats)))
-    for a, b in zip(beats[:-1], beats[1:]):
-        parts = max(1, int(round((b - a) / typical))) if (b - a) > 1.5 * typical else 1
-        knots.extend(np.linspace(a, b, parts + 1)[1:].tolist())
-    knots = np.asarray(knots)
-    first, last = knots[1] - knots[0], knots[-1] - knots[-2]
-    idx = np.arange(len(wave), dtype=np.float64)
-    phase = np.interp(idx, knots, np.arange(len(knots), dtype=np.float64))
-    phase = np.where(idx < knots[0], (idx - knots[0]) / first, phase)
-    phase = np.where(idx > knots[-1], len(knots) - 1 + (idx - knots[-1]) / last, phase)
-    return np.cos(2.0 * np.pi * phase)
-
-
 def load_reference_csv(source: str | Path | bytes | io.IOBase) -> Reference:
     """A reference CSV (path, bytes or text/binary file object) as a Reference: its waveform when it has one,
     else its heart rates; rows with non-finite values dropped, times sorted, repeated times merged.

@@ -43,15 +43,11 @@ class Recording:
     subject_id: str
 
 
-def make_recording(signals: VideoSignals, record_id: str, subject_id: str, fps: float = 30.0,
-                   label: str = "waveform") -> Recording:
+def make_recording(signals: VideoSignals, record_id: str, subject_id: str, fps: float = 30.0) -> Recording:
     """A Recording from extracted signals; its heart-rate curve comes from the reference's beats in 10 s
-    windows every second (kdphys.data.reference.window_hr_from_beats), held at the ends.
-
-    label: what the models learn, "waveform" (the reference as recorded) or "beat_cycle" (one cosine cycle
-    per reference beat, kdphys.data.reference.beat_cycle_wave: rate and timing without the pulse's shape)."""
+    windows every second (kdphys.data.reference.window_hr_from_beats), held at the ends."""
     from kdphys.signal.hr_track import TrackSettings, window_slices
-    from kdphys.data.reference import beat_cycle_wave, window_hr_from_beats
+    from kdphys.data.reference import window_hr_from_beats
     from kdphys.signal import preprocess
 
     bvp = np.asarray(signals.bvp_ref, np.float64)
@@ -64,10 +60,6 @@ def make_recording(signals: VideoSignals, record_id: str, subject_id: str, fps: 
         ok = np.isfinite(per_window)
         if ok.any():
             hr = np.interp(np.arange(n), centres[ok], per_window[ok])
-    if label == "beat_cycle":
-        bvp = beat_cycle_wave(bvp, fps)
-    elif label != "waveform":
-        raise ValueError(f"label must be 'waveform' or 'beat_cycle', got {label!r}.")
     return Recording(crops=signals.crops, bvp=bvp, face=np.asarray(signals.face, bool), hr_bpm=hr,
                      record_id=record_id, subject_id=subject_id)
 

@@ -100,7 +100,6 @@ class DataConfig:
     clips_per_epoch: int = 256
     fps: float = 30.0
     band_hz: tuple[float, float] = (0.75, 2.5)   # HR band for validation MAE (rPPG-Toolbox)
-    label: Literal["waveform", "beat_cycle"] = "waveform"   # what models learn (kdphys.data.windows.make_recording)
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)  # train, val, test subjects
     split_seed: int = 0
     num_workers: int = 0

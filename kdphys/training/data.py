@@ -100,7 +100,7 @@ def _recordings(records, data: DataConfig, progress: bool, what: str, prepare: b
     out = []
     for rec in tqdm(list(records), desc=f"extracting {what}", disable=not progress, leave=False):
         signals = cached_extract(rec, settings, extract=prepare)
-        out.append(make_recording(signals, str(rec.record_id), str(rec.subject_id), data.fps, data.label))
+        out.append(make_recording(signals, str(rec.record_id), str(rec.subject_id), data.fps))
     return out
 
 
