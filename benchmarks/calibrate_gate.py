@@ -5,6 +5,7 @@ of those read, for the tracker settings and gate thresholds considered.
     .venv/bin/python benchmarks/calibrate_gate.py --method student --quick
     .venv/bin/python benchmarks/calibrate_gate.py --live           # the live page's confidence gate (~5 min)
     .venv/bin/python benchmarks/calibrate_gate.py --live --window-s 6 8 10   # and the window length
+    .venv/bin/python benchmarks/calibrate_gate.py --warmup         # the live page's first 30 s alone
     .venv/bin/python benchmarks/calibrate_gate.py --live --method student --weights 'runs/cv/{clip}/distill/best.pt'
 
 Data:
@@ -30,7 +31,8 @@ is never used to choose: it is reported as held out. The last table is the choic
 before taken; only its posterior's past and ``live_lag_s`` of future support it, so its confidence runs lower
 than an upload window's. The tracker is the default one and the gate grid's confidences go lower. The
 seconds before ``LIVE_WARMUP_S`` are not counted: the first live reading may take that long (issue 14), and
-their windows, still growing, read little in any setting.
+their windows, still growing, read little in any setting. ``--warmup`` calibrates those first seconds alone
+(from ``min_window_s`` until ``live_track_s`` of signal), the confidence threshold only.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ GATE_GRID = {
 }
 LIVE_CONFIDENCES = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01)
 LIVE_WARMUP_S = 10.0
+WARMUP_CONFIDENCES = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 1.01)
 
 
 def upload_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, object]]:
@@ -68,13 +71,17 @@ def upload_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, 
     return [(slice(int(round(w.start_s * FPS)), int(round(w.end_s * FPS))), w) for w in r.windows]
 
 
-def live_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, object]]:
+def live_windows(bvp, face, trace, track: TrackSettings, warmup: bool = False) -> list[tuple[slice, object]]:
     """(samples, WindowReading) of the window the live page shows each second from ``LIVE_WARMUP_S`` on, read
-    with the gate open: the last ``live_track_s`` read with growing first windows, the window ``live_lag_s`` back."""
+    with the gate open: the last ``live_track_s`` read with growing first windows, the window ``live_lag_s`` back.
+    ``warmup``: instead the seconds from the first reading a stream can give (``min_window_s``) until the
+    tracker holds ``live_track_s`` of signal, where fewer windows support the posterior (``--warmup``)."""
     live = EngineSettings(track=track)
     history = int(round(live.live_track_s * FPS))
+    first, last = (track.min_window_s, live.live_track_s - track.hop_s) if warmup else (LIVE_WARMUP_S, len(bvp) / FPS)
     out = []
-    for end in range(int(round(LIVE_WARMUP_S * FPS)), len(bvp) + 1, int(round(track.hop_s * FPS))):
+    for end in range(int(round(first * FPS)), min(len(bvp), int(round(last * FPS))) + 1,
+                     int(round(track.hop_s * FPS))):
         a = max(0, end - history)
         part = None if trace is None else trace[a:end]
         r = read_signal(bvp[a:end], FPS, face[a:end], raw_trace=part, quality=OPEN, track=live.reading_track,
@@ -85,7 +92,8 @@ def live_windows(bvp, face, trace, track: TrackSettings) -> list[tuple[slice, ob
     return out
 
 
-WINDOWS = {"upload": upload_windows, "live": live_windows}
+WINDOWS = {"upload": upload_windows, "live": live_windows,
+           "warmup": lambda *a: live_windows(*a, warmup=True)}
 
 
 def window_features(bvp, face, trace, truth_fn, track: TrackSettings, mode: str = "upload") -> np.ndarray:
@@ -223,13 +231,19 @@ def main() -> int:
                              "window's number is shown as it is, an upload's is one of the windows its median sums up)")
     parser.add_argument("--quick", action="store_true", help="only the default tracker setting")
     parser.add_argument("--live", action="store_true", help="the live page's windows (implies --quick)")
+    parser.add_argument("--warmup", action="store_true",
+                        help="the live page's windows before the tracker holds live_track_s of signal (implies --live)")
     parser.add_argument("--window-s", type=float, nargs="+", default=None,
                         help="window lengths to consider, s (default: the tracker's own, 10 s)")
     args = parser.parse_args()
-    mode = "live" if args.live else "upload"
+    args.live = args.live or args.warmup
+    mode = "warmup" if args.warmup else "live" if args.live else "upload"
     if args.max_wrong is None:
         args.max_wrong = 0.01 if args.live else 0.05
     grid = dict(GATE_GRID, min_confidence=LIVE_CONFIDENCES) if args.live else GATE_GRID
+    if args.warmup:         # only the confidence threshold; the periodicity path as the live gate has it
+        grid = {"min_confidence": WARMUP_CONFIDENCES, "periodic_min_sqi": (QualitySettings().periodic_min_sqi,),
+                "min_snr_db": (QualitySettings().min_snr_db,)}
 
     clips = dev_clips()
     subjects = [c.name for c in clips if c.name != "sample"]
@@ -288,7 +302,10 @@ def main() -> int:
                   f"{head:+.1f} |")
     track, gate, _ = best_over_tracks(subjects or ["sample"])
     if track is None:
-        print("\nno setting meets the limits")
+        print("\nno setting meets the limits; each gate of the first tracker setting:")
+        track, real, _, _, gates, synth = results[0]
+        for g in gates:
+            print_gate(g, real, synth[g["_key"]], subjects or ["sample"])
         return 0
     real, pulses, noise, synth = next((r[1], r[2], r[3], r[5]) for r in results if r[0] == track)
     print(f"\nchosen on all subjects: {describe(track, gate)}")
@@ -313,13 +330,21 @@ def main() -> int:
             g = dict(gate, **{k: v})
             g["_key"] = next(x["_key"] for x in next(r[4] for r in results if r[0] == track)
                              if all(x[kk] == g[kk] for kk in keys))
-            stats = [real_stats(real[s], g) for s in (subjects or ["sample"])]
-            n_read = sum(s[2] for s in stats)
-            wrong = sum(s[1] * s[2] for s in stats) / max(n_read, 1)
-            p_read, p_wrong, noise_read, _, _ = synth[g["_key"]]
-            print(f"  {k}={v}: read {100 * np.mean([s[0] for s in stats]):.0f}%, wrong {100 * wrong:.1f}%; synthetic "
-                  f"pulses read {100 * p_read:.0f}% (wrong {100 * p_wrong:.1f}%), noise read {100 * noise_read:.2f}%")
+            print_gate(g, real, synth[g["_key"]], subjects or ["sample"], only=k)
     return 0
+
+
+def print_gate(gate: dict, real: dict, synth: tuple, names: list[str], only: str | None = None) -> None:
+    """One line: the gate's thresholds (or just ``only``), the share of the ``names``' windows read and wrong,
+    and its synthetic figures (synth_stats)."""
+    stats = [real_stats(real[s], gate) for s in names]
+    n_read = sum(s[2] for s in stats)
+    wrong = sum(s[1] * s[2] for s in stats) / max(n_read, 1)
+    p_read, p_wrong, noise_read, strong, _ = synth
+    shown = [only] if only else [k for k in gate if not k.startswith("_")]
+    print(f"  {', '.join(f'{k}={gate[k]}' for k in shown)}: read {100 * np.mean([s[0] for s in stats]):.0f}%, "
+          f"wrong {100 * wrong:.1f}%; synthetic pulses read {100 * p_read:.0f}% (wrong {100 * p_wrong:.1f}%, "
+          f"+3 dB read {100 * strong:.0f}%), noise read {100 * noise_read:.2f}%")
 
 
 if __name__ == "__main__":
