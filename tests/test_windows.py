@@ -74,19 +74,3 @@ def test_groups_are_drawn_by_share_and_fixed_windows_name_their_recording():
     assert 0.65 < red < 0.85
     val = FixedWindows([recording(seconds=10.0, rid="a"), recording(seconds=10.0, rid="b", lost=slice(0, 10))], 128)
     assert val.record_ids == ["a", "a", "b"] and len(val) == 3
-
-
-def test_flicker_changes_all_channels_alike_in_the_pulse_band_and_only_when_asked():
-    still = AugmentSettings(p_stretch=0.0, shift_px=0.0, scale=0.0, gain_range=(1, 1), channel_gain=0, contrast=0)
-    rec = recording(seconds=20.0)
-    rec.crops[:, 2:10, 2:10] = (150, 100, 90)                 # constant skin: any change is the flicker's
-    plain = TrainWindows({"real": (1.0, [rec])}, chunk_len=256, augment=still, clips_per_epoch=4)[1][0].numpy()
-    flicker = AugmentSettings(**{**still.__dict__, "flicker": 0.02})
-    clips = TrainWindows({"real": (1.0, [rec])}, chunk_len=256, augment=flicker, clips_per_epoch=4)[1][0].numpy()
-    assert np.ptp(plain[:, :, 5, 5], axis=0).max() == 0.0
-    skin = clips[:, :, 5, 5]                                  # (T, 3)
-    relative = skin / skin.mean(axis=0) - 1.0
-    assert 0.001 < relative[:, 1].std() < 0.03                # a light change of up to 2 % (std)
-    assert np.allclose(relative[:, 0], relative[:, 2], atol=2e-3)   # common to the channels (8-bit steps)
-    assert np.all(clips[:, :, 0, :] == 0)                     # no skin stays black
-    assert 30.0 <= spectral_hr_bpm(relative[:, 1], FPS, (0.3, 5.0)) <= 180.0    # in the pulse band

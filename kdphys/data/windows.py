@@ -13,11 +13,7 @@ Augmentations (``AugmentSettings``), drawn per clip from a generator seeded by (
   that the clip's heart rate lands uniformly in ``stretch_hr_bpm`` (within ``stretch_range``);
 - crop jitter: the crop is shifted by up to ``shift_px`` and scaled by up to ``scale`` (whole clip);
 - light: one gain for all channels (``gain_range``) and one per channel (white balance, ``channel_gain``),
-  and a contrast change about the skin's mean (``contrast``); black (no skin) stays black;
-- flicker (off unless ``flicker`` > 0): the brightness of every skin pixel, all channels alike, is multiplied
-  by 1 + a * n(t), n band-limited noise in the pulse band (0.5-3 Hz, unit std), a uniform in 0..``flicker``:
-  auto-exposure, light and shading changes that a pulse reading must ignore (common to R, G and B, which
-  POS's projection cancels and the networks must learn to).
+  and a contrast change about the skin's mean (``contrast``); black (no skin) stays black.
 Re-encoding at video-call bitrates happens on the videos before extraction (kdphys.data.reencode).
 """
 
@@ -32,10 +28,6 @@ from torch.utils.data import Dataset
 
 from kdphys.pipeline.extract import VideoSignals
 from kdphys.training.config import AugmentSettings
-
-
-#: Band of the flicker augmentation's light changes, Hz (30-180 per minute: where pulses are read).
-FLICKER_BAND_HZ = (0.5, 3.0)
 
 
 @dataclass
@@ -94,8 +86,8 @@ def _face_runs_ok(face: np.ndarray, length: int) -> np.ndarray:
     return (bad[length:] - bad[:-length]) == 0
 
 
-def _jitter_crops(crops: np.ndarray, rng: np.random.Generator, aug: AugmentSettings, fps: float = 30.0) -> np.ndarray:
-    """(T, S, S, 3) float32 crops at ``fps`` Hz shifted, scaled and re-lit as one clip (see the module docstring)."""
+def _jitter_crops(crops: np.ndarray, rng: np.random.Generator, aug: AugmentSettings) -> np.ndarray:
+    """(T, S, S, 3) float32 crops shifted, scaled and re-lit as one clip (see the module docstring)."""
     size = crops.shape[1]
     if aug.shift_px > 0 or aug.scale > 0:
         scale = 1.0 + rng.uniform(-aug.scale, aug.scale)
@@ -109,18 +101,7 @@ def _jitter_crops(crops: np.ndarray, rng: np.random.Generator, aug: AugmentSetti
     mean = crops[skin[..., 0]].mean(axis=0) if skin.any() else np.zeros(3, np.float32)
     contrast = 1.0 + rng.uniform(-aug.contrast, aug.contrast)
     out = (mean + contrast * (crops - mean)) * gain
-    if aug.flicker > 0:
-        out = out * (1.0 + rng.uniform(0.0, aug.flicker) * band_noise(rng, len(out), fps))[:, None, None, None]
     return np.where(skin, np.clip(out, 0.0, 255.0), 0.0).astype(np.float32)
-
-
-def band_noise(rng: np.random.Generator, n: int, fps: float, band_hz: tuple[float, float] = FLICKER_BAND_HZ) -> np.ndarray:
-    """(n,) float32 white noise kept to ``band_hz`` (zeroed FFT bins outside), unit standard deviation."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / fps)
-    spectrum[(freqs < band_hz[0]) | (freqs > band_hz[1])] = 0.0
-    noise = np.fft.irfft(spectrum, n)
-    return (noise / max(float(noise.std()), 1e-12)).astype(np.float32)
 
 
 def _as_tensors(crops: np.ndarray, bvp: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -184,7 +165,7 @@ class TrainWindows(Dataset):
         crops = _resample(rec.crops, start, span, n)
         bvp = _resample(rec.bvp, start, span, n)
         if aug is not None:
-            crops = _jitter_crops(crops, rng, aug, self.fps)
+            crops = _jitter_crops(crops, rng, aug)
         return _as_tensors(crops, bvp)
 
 

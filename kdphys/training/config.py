@@ -66,9 +66,7 @@ class RealDataConfig:
 @dataclass
 class AugmentSettings:
     """Training-clip augmentation (drawn per clip by kdphys.data.windows); enabled: off = plain clips.
-    p_stretch: share of clips time-stretched toward stretch_hr_bpm, by a factor within stretch_range.
-    flicker: largest standard deviation of a light change common to all skin pixels and channels, in the
-    pulse band, as a share of the brightness (0.01 = 1 %; a pulse is ~0.1-1 %); 0 = none."""
+    p_stretch: share of clips time-stretched toward stretch_hr_bpm, by a factor within stretch_range."""
 
     enabled: bool = True
     p_stretch: float = 0.8
@@ -79,7 +77,6 @@ class AugmentSettings:
     gain_range: tuple[float, float] = (0.7, 1.3)
     channel_gain: float = 0.08
     contrast: float = 0.15
-    flicker: float = 0.0
 
 
 @dataclass
