@@ -11,7 +11,7 @@ import pytest
 
 from kdphys.bench import measure
 from kdphys.bench.clips import CropSet, remux_repeated
-from kdphys.bench.suite import models_table
+from kdphys.bench.suite import BenchContext, models_table, targets_table
 from kdphys.bench.tables import Table, cell, si
 from kdphys.paths import REPO_ROOT
 
@@ -62,6 +62,22 @@ def test_time_model_returns_a_well_formed_record(name):
     assert isinstance(table, Table) and len(table.rows) == 2
     assert all(len(row) == len(table.columns) for row in table.rows)
     assert "boom" in table.to_markdown()
+
+
+def test_onnx_student_runs_on_the_threads_asked_for():
+    r = measure.time_model("student-onnx", _tiny_crops(), n_frames=8, repeats=2, with_hr=False, onnx_threads=2)
+    assert r["onnx_threads"] == 2 and r["ms_per_frame"] > 0
+    assert measure.time_model("student-onnx", _tiny_crops(), n_frames=8, repeats=2, with_hr=False)["onnx_threads"] == 1
+
+
+def test_speed_target_is_judged_on_the_same_threads_and_as_the_app_runs_it():
+    ms = {"student-onnx": 0.13, "student-onnx all cores": 0.06, "teacher 1 thread": 0.8, "teacher": 0.4}
+    ctx = BenchContext(results={"models": {k: {"ms_per_frame": v} for k, v in ms.items()}})
+    rows = {row[0]: row for row in targets_table(ctx).rows}
+    same = next(r for k, r in rows.items() if "same threads" in k)
+    app = next(r for k, r in rows.items() if "as the app runs it" in k)
+    assert "6.2x on 1 thread each" in same[1] and "6.7x on every core each" in same[1] and same[2] == "yes"
+    assert app[1].startswith("3.1x") and app[2] == "no"
 
 
 def test_table_markdown_and_cells():

@@ -234,7 +234,8 @@ def _median_ms_per_frame(run, frames_per_call: int, repeats: int, warmup: int,
 
 
 def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int = 5, warmup: int = 1,
-               onnx_path: str | None = None, with_hr: bool = True, torch_threads: int | None = None) -> dict:
+               onnx_path: str | None = None, with_hr: bool = True, torch_threads: int | None = None,
+               onnx_threads: int | None = None) -> dict:
     """Model time per frame of one model on the clip's crops, and its HR on the whole clip.
 
     Student (torch / ONNX) and teacher: 128-frame segments of float frames from a fresh state, one call each,
@@ -242,6 +243,8 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     over up to ``n_frames`` crops (conversion included); POS: the trace of ``n_frames`` samples.
     ms/frame = median over ``repeats`` runs after ``warmup``.
     torch_threads: torch.set_num_threads for this process (None = torch's default, as in the app).
+    onnx_threads: ONNX Runtime intra-op threads of an ONNX student (None = 1, as in the app; 0 = torch's
+    default count, one per core: the teacher row's).
     Peak memory: VmHWM reset before the model is built, read after the timed runs (before the HR).
     """
     import torch
@@ -253,6 +256,9 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     reset_peak_rss()
     t_load = time.perf_counter()
     method, state, source = build_method(name, onnx_path)
+    if onnx_threads is not None and getattr(method, "session", None) is not None:
+        from kdphys.methods.neural import _onnx_session
+        method.session = _onnx_session(method.source_path, onnx_threads or torch.get_num_threads())
     load_s = time.perf_counter() - t_load
     n = min(n_frames, len(crop_set.crops))
     crops = crop_set.crops[:n]
@@ -294,6 +300,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     result = {"model": name, "weights": state, "source": source, "params": params, "macs_per_frame": macs,
               "ms_per_frame": ms, "runs_ms_per_frame": runs, "frames_per_run": frames_per_run,
               "repeats": repeats, "load_s": load_s, "torch_threads": torch.get_num_threads(),
+              "onnx_threads": (onnx_threads or torch.get_num_threads()) if onnx_threads is not None else 1,
               "rss_before_mb": rss0, "peak_rss_mb": peak, "peak_delta_mb": peak - rss0}
     if with_hr:
         result["hr_bpm"] = hr_bpm(method_bvp(method, crop_set), crop_set.fps)

@@ -22,12 +22,16 @@ from kdphys.bench.tables import Table, cell, si
 from kdphys.bench.worker import RESULT_PREFIX
 from kdphys.paths import REPO_ROOT, SAMPLE_VIDEO, WEIGHTS_DIR
 
-#: (row label, model, torch threads (None = torch default = cores), compute HR) of the models section.
+#: (row label, model, threads, compute HR) of the models section. threads: torch's for torch models (None =
+#: torch's default, one per core), ONNX Runtime's intra-op threads for the ONNX student (None = 1 as in the
+#: app; 0 = one per core, as the teacher row).
 MODEL_RUNS = (("student-torch", "student-torch", None, False), ("student-torch 1 thread", "student-torch", 1, True),
-              ("student-onnx", "student-onnx", None, True), ("student-onnx step", "student-onnx-step", None, False),
+              ("student-onnx", "student-onnx", None, True), ("student-onnx all cores", "student-onnx", 0, False),
+              ("student-onnx step", "student-onnx-step", None, False),
               ("teacher", "teacher", None, True), ("teacher 1 thread", "teacher", 1, False), ("pos", "pos", None, True))
 #: ONNX Runtime runs the student on one thread (kdphys.methods.neural): its same-thread teacher row.
 SAME_THREADS_TEACHER = {"student-onnx": "teacher 1 thread", "student-onnx step": "teacher 1 thread",
+                        "student-onnx all cores": "teacher",
                         "student-torch": "teacher", "student-torch 1 thread": "teacher 1 thread"}
 SECTIONS = ("params", "models", "pipeline", "upload", "memory", "peers", "int8")
 PEER_MODELS = ("PhysNet.rlap", "FacePhys.rlap")
@@ -156,8 +160,10 @@ def params_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
 def models_section(settings: BenchSettings, ctx: BenchContext) -> list[Table]:
     results = {}
     for label, name, threads, with_hr in MODEL_RUNS:
+        onnx = name.startswith("student-onnx")
         results[label] = call("time_model", settings.isolate, settings.worker_timeout_s, name=name, crops="real",
-                              n_frames=settings.n_frames, repeats=settings.repeats, torch_threads=threads,
+                              n_frames=settings.n_frames, repeats=settings.repeats,
+                              torch_threads=None if onnx else threads, onnx_threads=threads if onnx else None,
                               with_hr=with_hr)
     ctx.results["models"] = results
     return [models_table(results)]
@@ -189,7 +195,8 @@ def models_table(results: dict) -> Table:
         "HR: the app's post-processing on the whole 20 s clip; error vs the oximeter (BVP.csv); '–' = not "
         "computed for that setting (same model).",
         "torch threads: the app leaves torch at its default (one per core); '1 thread' rows set "
-        "torch.set_num_threads(1). ONNX Runtime runs the student with 1 intra-op thread (kdphys.methods.neural). "
+        "torch.set_num_threads(1). ONNX Runtime runs the student with 1 intra-op thread (kdphys.methods.neural); "
+        "'student-onnx all cores' gives it one per core, as the teacher row has. "
         "'best': against the teacher's faster thread setting; 'same threads': against the teacher row with the "
         "same number of threads.",
     ]
@@ -395,11 +402,16 @@ def targets_table(ctx: BenchContext) -> Table:
     s = models.get("student-onnx", {}).get("ms_per_frame")
     te = best_teacher_ms(models)
     te_same = models.get(SAME_THREADS_TEACHER["student-onnx"], {}).get("ms_per_frame")
+    s_all = models.get("student-onnx all cores", {}).get("ms_per_frame")
+    te_all = models.get(SAME_THREADS_TEACHER["student-onnx all cores"], {}).get("ms_per_frame")
+    target = f"student ONNX >= {TARGET_STUDENT_VS_TEACHER:.0f}x faster per frame than the teacher"
+    if s and te_same and s_all and te_all:
+        t.add(f"{target}, on the same threads", f"{te_same / s:.1f}x on 1 thread each ({s:.3f} vs {te_same:.3f} ms), "
+              f"{te_all / s_all:.1f}x on every core each ({s_all:.3f} vs {te_all:.3f} ms)",
+              min(te_same / s, te_all / s_all) >= TARGET_STUDENT_VS_TEACHER)
     if s and te:
-        same = f"; {te_same / s:.1f}x against the teacher on 1 thread too ({te_same:.3f} ms)" if te_same else ""
-        t.add(f"student ONNX >= {TARGET_STUDENT_VS_TEACHER:.0f}x faster per frame than the teacher",
-              f"{te / s:.1f}x on 1 thread against the teacher at its best ({s:.3f} vs {te:.3f} ms){same}",
-              te / s >= TARGET_STUDENT_VS_TEACHER)
+        t.add(f"{target}, as the app runs it (1 thread) against the teacher at its best",
+              f"{te / s:.1f}x ({s:.3f} vs {te:.3f} ms)", te / s >= TARGET_STUDENT_VS_TEACHER)
     live = ctx.results.get("pipeline", {}).get("student-onnx", {})
     if live.get("fps"):
         t.add(f"live pipeline >= {TARGET_LIVE_FPS:.0f} fps at 640x480", f"{live['fps']:.1f} fps",

@@ -207,7 +207,8 @@ class OnnxStudentStream:
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _onnx_session(path: str | Path):
+def _onnx_session(path: str | Path, threads: int = 1):
+    """An ONNX Runtime CPU session of a student chunk graph with ``threads`` intra-op threads (the app: 1)."""
     import onnxruntime as ort
     path = Path(path)
     if not path.is_file():
@@ -216,7 +217,7 @@ def _onnx_session(path: str | Path):
 
     verify(path)                                     # checksum against weights/SHA256SUMS
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1                 # the app keeps the other core for the face landmarker
+    options.intra_op_num_threads = int(threads)      # the app: 1, keeping the other core for the landmarker
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
