@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--method", help="method chosen on the page before START (default: the page's default)")
     parser.add_argument("--samples-dir", type=Path, help="also write each run's samples there as JSON")
+    parser.add_argument("--camera-size", metavar="WxH", help="the fake camera's frame size (default: the clip's own)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--y4m", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         y4m = Path(tmp) / "face.y4m"
-        write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0)
+        size = tuple(int(v) for v in args.camera_size.lower().split("x")) if args.camera_size else None
+        write_y4m(y4m, paths.SAMPLE_VIDEO, start_s=0.0, end_s=20.0, size_wh=size)
         for _ in range(args.repeats):
             for codecs in args.codecs:
                 for kbps in args.start_kbps:
