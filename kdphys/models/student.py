@@ -76,9 +76,6 @@ class StudentConfig:
     temporal_channels: width of the causal temporal stage over the pooled features (0: none, as in students
     saved before it existed); temporal_kernel, temporal_dilations: its dilated causal convolutions, one
     residual block each (receptive field 1 + (kernel - 1) * sum(dilations) frames: 31, about 1 s).
-    skin_colour: also give the temporal stage the skin's mean relative colour change per frame (the mean of
-    r_t over the skin pixels, 3 values; a branch that starts at zero, so it fine-tunes from a student saved
-    without it): what POS and CHROM read, averaged before any per-pixel nonlinearity.
     fps: frame rate the clips are sampled at; ema_tau_s: time constant of the moving average used to
     normalise the input, seconds. norm_eps: added to denominators (RGB in [0, 1]); norm_clip: clamp of the
     normalised inputs.
@@ -90,7 +87,6 @@ class StudentConfig:
     temporal_channels: int = 32
     temporal_kernel: int = 3
     temporal_dilations: tuple[int, ...] = (1, 2, 4, 8)
-    skin_colour: bool = False
     fps: float = 30.0
     ema_tau_s: float = 1.0
     norm_eps: float = 1.0 / 255.0
@@ -182,11 +178,6 @@ class Student(nn.Module):
             self.temporal_out = nn.Linear(width, 1)
             nn.init.zeros_(self.temporal_out.weight)   # starts as the student without it (fine-tuning from one)
             nn.init.zeros_(self.temporal_out.bias)
-            if self.config.skin_colour:
-                self.colour_bn = nn.BatchNorm1d(3)
-                self.colour_in = nn.Linear(3, width)
-                nn.init.zeros_(self.colour_in.weight)  # starts as the student without it
-                nn.init.zeros_(self.colour_in.bias)
 
     # ----- input features -----
     def _frame_inputs(self, frame: torch.Tensor, prev: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
@@ -195,13 +186,6 @@ class Student(nn.Module):
         rel = ((frame - ema) / (ema + eps)).clamp(-clip, clip)
         diff = ((frame - prev) / (frame + prev + eps)).clamp(-clip, clip)
         return torch.cat([rel, diff], dim=1)
-
-    def _skin_colour(self, frames: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) frames (black off the skin) and their r_t -> (N, 3) mean r_t over the skin pixels,
-        scaled by a BatchNorm."""
-        skin = (frames.amax(dim=1, keepdim=True) > 0).to(rel.dtype)
-        mean = (rel * skin).sum(dim=(2, 3)) / skin.sum(dim=(2, 3)).clamp(min=1.0)
-        return self.colour_bn(mean)
 
     def _emas_recurrent(self, clips: torch.Tensor, ema: torch.Tensor) -> torch.Tensor:
         """Moving averages (B, T, 3, H, W) after each frame of ``clips``, from ``ema`` (B, 3, H, W) before
@@ -233,8 +217,7 @@ class Student(nn.Module):
         b, t = clips.shape[:2]
         prevs = torch.cat([prev[:, None], clips], dim=1)[:, :t]
         flat = lambda x: x.reshape(b * t, *x.shape[2:])   # noqa: E731
-        inputs = self._frame_inputs(flat(clips), flat(prevs), flat(emas))
-        x = self.input_bn(inputs)
+        x = self.input_bn(self._frame_inputs(flat(clips), flat(prevs), flat(emas)))
         x = x.reshape(b, t, *x.shape[1:])
         features: dict[str, torch.Tensor] = {}
         new_slices = []
@@ -252,8 +235,6 @@ class Student(nn.Module):
         bvp = self.head(pooled)[..., 0]
         if self.config.temporal_channels:
             z = self.temporal_in(pooled)
-            if self.config.skin_colour:
-                z = z + self.colour_in(self._skin_colour(flat(clips), inputs[:, :3]).reshape(b, t, 3))
             for block in self.temporal:
                 z, past = block.forward_chunk(z, next(slice_iter))
                 new_slices.append(past)

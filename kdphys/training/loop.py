@@ -205,27 +205,22 @@ def save_checkpoint(path: Path, model, optimizer, epoch: int, best_val_mae: floa
     os.replace(tmp, path)                     # never a half-written checkpoint
 
 
-#: Student branches whose initialisation adds zero to the output: a checkpoint saved without them may start
-#: a model with them (StudentConfig.temporal_channels, StudentConfig.skin_colour).
-ZERO_INIT_BRANCHES = ("temporal", "colour")
-
-
 def init_weights(model: torch.nn.Module, path: str | Path, kind: str) -> None:
     """Copy a checkpoint's weights (training checkpoint or shipped file) into ``model`` before training.
 
-    A student saved without a branch of ``ZERO_INIT_BRANCHES`` (the temporal stage, the skin-colour input)
-    may start a student with it: the branch keeps its initialisation, which makes the new student compute
+    A student saved without the temporal stage (``StudentConfig.temporal_channels`` 0) may start a student
+    with one: the stage keeps its initialisation, whose zero output layer makes the new student compute
     exactly what the saved one did."""
     ckpt = load_checkpoint(path)
     if ckpt.get("kind", kind) != kind:
         raise KDPhysError(f"init_checkpoint {path} holds a {ckpt.get('kind')}, not a {kind}.")
     state = ckpt["model"] if "model" in ckpt else ckpt
-    new_branches = tuple(p for p in ZERO_INIT_BRANCHES if not any(key.startswith(p) for key in state))
+    own_temporal = any(key.startswith("temporal") for key in state)
     try:
-        missing, unexpected = model.load_state_dict(state, strict=not new_branches)
+        missing, unexpected = model.load_state_dict(state, strict=own_temporal)
     except RuntimeError as err:
         raise KDPhysError(f"init_checkpoint {path} does not match the {kind}'s architecture ({err}).") from err
-    if unexpected or any(not key.startswith(new_branches) for key in missing):
+    if unexpected or any(not key.startswith("temporal") for key in missing):
         raise KDPhysError(f"init_checkpoint {path} does not match the {kind}'s architecture (missing: "
                           f"{', '.join(missing) or '-'}; unexpected: {', '.join(unexpected) or '-'}).")
 
