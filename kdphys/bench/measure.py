@@ -134,8 +134,9 @@ def _stamp_file(path: Path) -> str:
     return hashlib.sha1(f"{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:10]
 
 
-def build_method(name: str, onnx_path: str | Path | None = None):
-    """(BVPMethod, "trained"/"untrained", source) for a model name (see the module docstring)."""
+def build_method(name: str, onnx_path: str | Path | None = None, onnx_threads: int = 1):
+    """(BVPMethod, "trained"/"untrained", source) for a model name (see the module docstring); ONNX students
+    run on ``onnx_threads`` intra-op threads."""
     from kdphys.methods import get_method
     from kdphys.methods.neural import NeuralMethod, StudentMethod
 
@@ -149,7 +150,7 @@ def build_method(name: str, onnx_path: str | Path | None = None):
             onnx_path, state, source = student_onnx()
         else:
             state, source = ("trained" if (WEIGHTS_DIR / "student.onnx").is_file() else "untrained"), str(onnx_path)
-        return StudentMethod(onnx_path=onnx_path, name=name), state, source
+        return StudentMethod(onnx_path=onnx_path, name=name, onnx_threads=onnx_threads), state, source
     if name == "teacher":
         model, state, source = teacher_torch()
         return NeuralMethod(model=model, name="teacher", crop_size=crop_size_of("teacher.pt", "teacher")), state, source
@@ -255,10 +256,8 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     rss0 = rss_mb()
     reset_peak_rss()
     t_load = time.perf_counter()
-    method, state, source = build_method(name, onnx_path)
-    if onnx_threads is not None and getattr(method, "session", None) is not None:
-        from kdphys.methods.neural import _onnx_session
-        method.session = _onnx_session(method.source_path, onnx_threads or torch.get_num_threads())
+    threads = 1 if onnx_threads is None else onnx_threads or torch.get_num_threads()
+    method, state, source = build_method(name, onnx_path, threads)
     load_s = time.perf_counter() - t_load
     n = min(n_frames, len(crop_set.crops))
     crops = crop_set.crops[:n]
@@ -300,7 +299,7 @@ def time_model(name: str, crop_set: CropSet, n_frames: int = 300, repeats: int =
     result = {"model": name, "weights": state, "source": source, "params": params, "macs_per_frame": macs,
               "ms_per_frame": ms, "runs_ms_per_frame": runs, "frames_per_run": frames_per_run,
               "repeats": repeats, "load_s": load_s, "torch_threads": torch.get_num_threads(),
-              "onnx_threads": (onnx_threads or torch.get_num_threads()) if onnx_threads is not None else 1,
+              "onnx_threads": threads,
               "rss_before_mb": rss0, "peak_rss_mb": peak, "peak_delta_mb": peak - rss0}
     if with_hr:
         result["hr_bpm"] = hr_bpm(method_bvp(method, crop_set), crop_set.fps)

@@ -60,13 +60,14 @@ class NeuralMethod(BVPMethod):
             saved without it were trained on "forehead_cheeks" crops.
         window_len, overlap_len: windowing of long sequences, frames at 30 fps.
         device: torch device for ``model``.
+        onnx_threads: ONNX Runtime intra-op threads for ``onnx_path`` (the app: 1).
     """
 
     input_kind = "crops"
 
     def __init__(self, model=None, onnx_path: str | Path | None = None, name: str | None = None,
                  crop_size: int = 72, window_len: int = 128, overlap_len: int = 32, device: str = "cpu",
-                 skin_region: str = LEGACY_SKIN_REGION):
+                 skin_region: str = LEGACY_SKIN_REGION, onnx_threads: int = 1):
         if (model is None) == (onnx_path is None):
             raise ValueError("NeuralMethod needs exactly one of model (torch) or onnx_path.")
         self.model = model.eval().to(device) if model is not None else None
@@ -74,7 +75,7 @@ class NeuralMethod(BVPMethod):
         self.source_path: Path | None = Path(onnx_path) if onnx_path is not None else None   # set by from_file too
         self.device = device
         if onnx_path is not None:
-            self.session = _onnx_session(onnx_path)
+            self.session = _onnx_session(onnx_path, onnx_threads)
             crop_size = int(self.session.get_inputs()[0].shape[-1])
             skin_region = self.session.get_modelmeta().custom_metadata_map.get("skin_region", LEGACY_SKIN_REGION)
         self.kind = "student" if self.session is not None or type(model).__name__ == "Student" else "teacher"
