@@ -65,6 +65,9 @@ def test_time_model_returns_a_well_formed_record(name):
 
 
 def test_onnx_student_runs_on_the_threads_asked_for():
+    threads = lambda m: m.session.get_session_options().intra_op_num_threads   # noqa: E731
+    assert threads(measure.build_method("student-onnx", onnx_threads=2)[0]) == 2
+    assert threads(measure.build_method("student-onnx")[0]) == 1              # as the app runs it
     r = measure.time_model("student-onnx", _tiny_crops(), n_frames=8, repeats=2, with_hr=False, onnx_threads=2)
     assert r["onnx_threads"] == 2 and r["ms_per_frame"] > 0
     assert measure.time_model("student-onnx", _tiny_crops(), n_frames=8, repeats=2, with_hr=False)["onnx_threads"] == 1
