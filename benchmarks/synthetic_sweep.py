@@ -8,7 +8,7 @@
 Each clip (kdphys.data.synthetic, seed = rate; green pulse 0.6 % peak-to-peak) is rendered, encoded with H.264
 at ``--crf`` (default 18; at 23 and above the generator's pulse mostly does not survive: POS read 1 of 6
 clips at crf 23, none at 28) and read as the app reads an upload (``kdphys.pipeline.upload.analyze_video``
-with the app's fallback: for the student, POS or green where it gives no reading; "signal read" says
+with the app's fallback: for the student, PBV, POS or green where it gives no reading; "signal read" says
 which). "moving": 4 px RMS sway, 2 degrees RMS
 rotation, 3 % illumination drift. The truth is the clip's mean heart rate (2 bpm variability). Prints one
 row per clip (reading, error, share of the video read, beats marked against beats in the read span) and

@@ -244,12 +244,12 @@ def test_about_page():
 
 
 # ------------------------------------------------------------------------------ kdphys.explain
-def test_choosing_pos_or_green_says_what_it_does():
+def test_choosing_pbv_pos_or_green_says_what_it_does():
     at = _analyze_page()
-    assert METHOD_NOTES["pos-or-green"] not in page_text(at)
-    at.selectbox(key="analyze_method").set_value("pos-or-green").run()
+    assert METHOD_NOTES["pbv-pos-or-green"] not in page_text(at)
+    at.selectbox(key="analyze_method").set_value("pbv-pos-or-green").run()
     assert_no_traceback(at)
-    assert METHOD_NOTES["pos-or-green"] in page_text(at)
+    assert METHOD_NOTES["pbv-pos-or-green"] in page_text(at)
 
 
 def test_model_status_follows_weight_files(tmp_path, monkeypatch):
@@ -258,11 +258,11 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     statuses = model_status(tmp_path)
     assert statuses["pos"].available and not statuses["student"].available and not statuses["teacher"].available
     assert "not trained yet" in statuses["student"].detail
-    assert default_method(tmp_path) == "pos-or-green" and default_method(tmp_path, live=True) == "pos"
-    assert method_label("pos-or-green", "green").endswith(", read with the green channel")
+    assert default_method(tmp_path) == "pbv-pos-or-green" and default_method(tmp_path, live=True) == "pos"
+    assert method_label("pbv-pos-or-green", "green").endswith(", read with the green channel")
     assert method_label("pos", "pos") == method_label("pos") == "POS (classical)"
     assert method_label("student", "green").endswith(", no reading from it: read with the green channel")
-    assert upload_fallback("student") == "pos-or-green" and upload_fallback("pos") is None
+    assert upload_fallback("student") == "pbv-pos-or-green" and upload_fallback("pos") is None
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"
     # With weights the student is the upload default; live stays POS until it is validated live (registry).
@@ -270,7 +270,7 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     monkeypatch.setitem(registry.STUDENT_DEFAULT, "live", True)
     assert default_method(tmp_path, live=True) == "student"
     monkeypatch.setitem(registry.STUDENT_DEFAULT, "upload", False)
-    assert default_method(tmp_path) == "pos-or-green"
+    assert default_method(tmp_path) == "pbv-pos-or-green"
 
 
 def test_attention_comparison_shapes_and_agreement_range():

@@ -39,10 +39,10 @@ def face_clip(tmp_path_factory):
 def test_a_method_without_a_reading_is_read_by_the_fallback_and_the_result_says_so(face_clip):
     alone = _snapshot(face_clip.path, None)
     assert alone.reading.hr_bpm is None and alone.signal_source == "student"
-    snap = _snapshot(face_clip.path, "pos-or-green")
+    snap = _snapshot(face_clip.path, "pbv-pos-or-green")
     assert snap.reading.hr_bpm is not None, snap.reading.reason
     assert abs(snap.reading.hr_bpm - face_clip.hr_bpm) <= 3.0
-    assert snap.method == "student" and snap.signal_source in ("pos", "green")
+    assert snap.method == "student" and snap.signal_source in ("pbv", "pos", "green")
     assert method_label(snap.method, snap.signal_source).startswith("Student (small neural network), no reading "
                                                                    "from it: read with ")
 
@@ -50,7 +50,7 @@ def test_a_method_without_a_reading_is_read_by_the_fallback_and_the_result_says_
 @pytest.mark.parametrize("case", ["still_photo", "no_face"])
 def test_a_face_without_a_pulse_gets_no_number_from_the_fallback_either(tmp_path, case):
     m = media.ALL_CASES[case](tmp_path)
-    snap = _snapshot(m.path, "pos-or-green")
+    snap = _snapshot(m.path, "pbv-pos-or-green")
     assert snap.reading.hr_bpm is None and snap.signal_source == "student", snap.reading
 
 

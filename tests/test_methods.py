@@ -1,4 +1,4 @@
-"""Classical rPPG methods (POS, CHROM, GREEN, POS or green) and the method registry."""
+"""Classical rPPG methods (POS, CHROM, PBV, GREEN, POS or green) and the method registry."""
 
 import subprocess
 import sys
@@ -30,9 +30,9 @@ def skin_traces():
     return out
 
 
-@pytest.mark.parametrize("name", ["pos", "chrom"])
+@pytest.mark.parametrize("name", ["pos", "chrom", "pbv"])
 @pytest.mark.parametrize("motion", [False, True], ids=["still", "motion"])
-def test_pos_and_chrom_recover_hr_within_2_bpm(skin_traces, name, motion):
+def test_pos_chrom_and_pbv_recover_hr_within_2_bpm(skin_traces, name, motion):
     method = get_method(name)
     errors = []
     for hr in HRS_BPM:
@@ -82,6 +82,34 @@ def test_crops_are_averaged_into_a_trace(name, rng):
     assert np.allclose(method.bvp(crops, FPS), expected)
 
 
+def _in_band_trace(pulse_bpm: float, artefact_bpm: float, artefact_rgb, seconds: float = 30.0) -> np.ndarray:
+    """A skin trace (n, 3): a 0.1 % pulse along PBV's signature and a 1 % sine along ``artefact_rgb``, noise."""
+    from kdphys.methods.pbv import PBV_SIGNATURE
+
+    t = np.arange(int(seconds * FPS)) / FPS
+    skin = np.array([180.0, 120.0, 100.0])
+    pulse = -0.001 * np.sin(2 * np.pi * pulse_bpm / 60 * t)[:, None] * np.asarray(PBV_SIGNATURE) / 0.77
+    artefact = 0.01 * np.sin(2 * np.pi * artefact_bpm / 60 * t + 1.0)[:, None] * np.asarray(artefact_rgb)
+    noise = np.random.default_rng(3).normal(0, 0.0002, (len(t), 3))
+    return skin * (1 + pulse + artefact + noise)
+
+
+def test_pbv_removes_light_that_moves_the_channels_nearly_together():
+    # What POS keeps: a change common to R, G and B in unequal proportion (web video, UBFC-rPPG subject 10).
+    trace = _in_band_trace(pulse_bpm=118, artefact_bpm=55, artefact_rgb=(1.2, 1.0, 1.0))
+    pos_hr = hr_from_spectrum(get_method("pos").bvp(trace, FPS), FPS).hr_bpm
+    pbv_hr = hr_from_spectrum(get_method("pbv").bvp(trace, FPS), FPS).hr_bpm
+    assert abs(pos_hr - 55) < 2                      # the light wins in POS
+    assert abs(pbv_hr - 118) < 2, pbv_hr
+
+
+def test_pbv_keeps_a_pulse_alone_and_its_polarity():
+    trace = _in_band_trace(pulse_bpm=72, artefact_bpm=55, artefact_rgb=(0.0, 0.0, 0.0))
+    bvp = get_method("pbv").bvp(trace, FPS)
+    t = np.arange(len(trace)) / FPS
+    assert np.corrcoef(bvp, np.sin(2 * np.pi * 72 / 60 * t))[0, 1] > 0.9    # more blood = darker skin = up
+
+
 def test_bad_input_messages_say_what_to_do():
     pos = get_method("pos")
     with pytest.raises(ValueError, match=r"transpose"):
@@ -95,12 +123,12 @@ def test_bad_input_messages_say_what_to_do():
 
 
 def test_registry_names_settings_and_errors():
-    assert CLASSICAL_METHODS == ("pos", "chrom", "green", "pos-or-green")
+    assert CLASSICAL_METHODS == ("pos", "chrom", "pbv", "green", "pbv-pos-or-green")
     for name in CLASSICAL_METHODS:
         method = get_method(name)
         assert isinstance(method, BVPMethod) and method.name == name and method.input_kind == "trace"
     assert get_method("POS", window_s=2.0).window_s == 2.0
-    with pytest.raises(ValueError, match="Choose one of: pos, chrom, green"):
+    with pytest.raises(ValueError, match="Choose one of: pos, chrom, pbv, green"):
         get_method("ica")
     assert {"student", "teacher"} <= set(LAZY_METHOD_MODULES)
 

@@ -21,16 +21,16 @@ def reference_hr_bpm():
     return hr
 
 
-@pytest.fixture(scope="module", params=["pos", "pos-or-green", "student"])
+@pytest.fixture(scope="module", params=["pos", "pbv-pos-or-green", "student"])
 def clip_result(request):
-    """The sample clip through POS (the live default), POS-or-green (the upload default without student
+    """The sample clip through POS (the live default), PBV, POS or green (the upload default without student
     weights; it picks POS here) and the student (the upload default)."""
     return analyze_video(paths.SAMPLE_VIDEO, method=request.param)
 
 
 def test_the_signal_read_is_named(clip_result):
-    """POS-or-green says which signal it read (POS on this clip, where the head moves); the others are their own."""
-    expected = {"pos": "pos", "pos-or-green": "pos", "student": "student"}[clip_result.snapshot.method]
+    """PBV, POS or green says which signal it read (POS on this clip); the others are their own."""
+    expected = {"pos": "pos", "pbv-pos-or-green": "pos", "student": "student"}[clip_result.snapshot.method]
     assert clip_result.snapshot.signal_source == expected == clip_result.summary()["signal_source"]
 
 

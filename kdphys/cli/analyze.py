@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="video file (mp4, avi, mov, mkv, webm)")
     default = default_method()
     parser.add_argument("--method", default=default,
-                        help=f"pos-or-green | pos | chrom | green | student | teacher (default: {default})")
+                        help=f"pbv-pos-or-green | pos | pbv | chrom | green | student | teacher (default: {default})")
     parser.add_argument("--out", help="CSV file, one row per window: its heart rate (empty where refused), "
                                       "accepted flag, quality, SNR, confidence, reason")
     parser.add_argument("--waveform", help="CSV file, one row per sample: time, BVP, face, read, beat")
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=TrackSettings.window_s,
                         help="length of each window read, s (default 10; one every second)")
     parser.add_argument("--no-fallback", action="store_true",
-                        help="the method alone: no second reading by POS or green where the student gives none")
+                        help="the method alone: no second reading by PBV, POS or green where the student gives none")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

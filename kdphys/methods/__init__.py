@@ -3,7 +3,7 @@
     from kdphys.methods import get_method
     bvp = get_method("pos").bvp(rgb_trace, fps=30.0)     # (n_frames, 3) 0..255 -> (n_frames,)
 
-Classical methods ("pos", "chrom", "green", and "pos-or-green", which reads whichever of POS
+Classical methods ("pos", "chrom", "pbv", "green", and "pbv-pos-or-green", which reads whichever of PBV, POS
 and green shows the clearer pulse) live in this package and are always available. Neural
 methods ("student", "student-torch", "teacher") live in ``kdphys.methods.neural``, which needs torch /
 onnxruntime and model weights; it is imported only when one of those names is asked for.
@@ -23,9 +23,10 @@ from kdphys.methods.base import BVPMethod
 from kdphys.methods.chrom import CHROM
 from kdphys.methods.clearest import ClearestOf
 from kdphys.methods.green import Green
+from kdphys.methods.pbv import PBV
 from kdphys.methods.pos import POS
 
-CLASSICAL_METHODS = ("pos", "chrom", "green", "pos-or-green")
+CLASSICAL_METHODS = ("pos", "chrom", "pbv", "green", "pbv-pos-or-green")
 
 #: name -> module that registers it on import (see the module docstring).
 LAZY_METHOD_MODULES: dict[str, str] = {
@@ -34,7 +35,8 @@ LAZY_METHOD_MODULES: dict[str, str] = {
     "teacher": "kdphys.methods.neural",
 }
 
-_FACTORIES: dict[str, Callable[..., BVPMethod]] = {"pos": POS, "chrom": CHROM, "green": Green, "pos-or-green": ClearestOf}
+_FACTORIES: dict[str, Callable[..., BVPMethod]] = {"pos": POS, "chrom": CHROM, "pbv": PBV, "green": Green,
+                                                   "pbv-pos-or-green": ClearestOf}
 
 
 def register_method(name: str, factory: Callable[..., BVPMethod]) -> None:
@@ -52,7 +54,7 @@ def get_method(name: str, **kw) -> BVPMethod:
     """Build a method by name.
 
     Args:
-        name: "pos", "chrom", "green", "pos-or-green", or a neural name ("student", "student-torch", "teacher").
+        name: "pos", "chrom", "pbv", "green", "pbv-pos-or-green", or a neural name ("student", "student-torch", "teacher").
         **kw: settings passed to the method's constructor (e.g. ``window_s=1.6`` for POS).
 
     Raises:
@@ -76,5 +78,5 @@ def get_method(name: str, **kw) -> BVPMethod:
     return _FACTORIES[key](**kw)
 
 
-__all__ = ["BVPMethod", "CHROM", "CLASSICAL_METHODS", "ClearestOf", "Green", "LAZY_METHOD_MODULES", "POS",
+__all__ = ["BVPMethod", "CHROM", "CLASSICAL_METHODS", "ClearestOf", "Green", "LAZY_METHOD_MODULES", "PBV", "POS",
            "available_methods", "get_method", "register_method"]

@@ -1,21 +1,27 @@
-"""POS or the green channel, whichever shows the clearer pulse: the app's default classical method.
+"""PBV, POS or the green channel, whichever shows the clearer pulse: the app's classical method for uploads.
 
-POS cancels what the three colour channels do together, which is what makes it robust to light and
-movement; at the bit rates of web video (UBFC-rPPG's H.264 at ~100-200 kbit/s) the codec keeps mostly
-the brightness of the skin, so the pulse there moves R, G and B together and POS cancels much of it
-while the green channel keeps it. Neither wins everywhere, so both are computed from the same skin
-trace and the recording is read with the one whose heart-rate track is the more certain: the mean
-confidence of the tracker (``kdphys.signal.hr_track``) over the recording's windows. On the eight
-UBFC-rPPG dev subjects that rule picks green for five and POS for three and the sample clip (webcam,
-head movement) and leaves no parameter to fit (benchmarks/dev_readings.py; docs/DESIGN.md).
+Each of the three wins where the others lose, so all three are computed from the same skin trace and the
+recording is read with the one whose heart-rate track is the most certain: the mean confidence of the
+tracker (``kdphys.signal.hr_track``) over the recording's windows. No parameter to fit.
+
+- POS cancels what the colour channels do in equal proportion (light, movement).
+- The green channel keeps a pulse that moves R, G and B together, which POS cancels: at the bit rates of
+  web video (UBFC-rPPG's H.264 at ~100-200 kbit/s) the codec keeps mostly the skin's brightness.
+- PBV removes light that moves the channels nearly, not exactly, together, which POS and green keep
+  (UBFC-rPPG subject 10); its weights cancel part of a strong, clean pulse whose colour differs from its
+  signature (synthetic still faces through H.264 at 130-160 bpm), where POS or green read.
+
+On the eight UBFC-rPPG dev subjects, the sample clip and the 30 synthetic sweep clips the rule reads every
+clip, none more than 5 bpm off (benchmarks/dev_readings.py, benchmarks/synthetic_sweep.py; docs/DESIGN.md).
 
 Limits: a light that flickers, or a head that nods, at a steady rate inside the pulse band is as clear a
 track in the green channel as a pulse, and wins; on a rolling 30 s (live) the choice is made on too few
 windows and picked such tracks on dev subjects, so the live page runs POS (methods.registry.LIVE_CLASSICAL).
 
-    method = ClearestOf()                      # candidates POS, Green
+    method = ClearestOf()                      # candidates PBV, POS, green: "pbv-pos-or-green"
     bvp = method.bvp(rgb_trace, fps=30.0)      # (n_frames, 3) 0..255 -> (n_frames,)
-    name, bvp = method.bvp_and_source(rgb_trace, 30.0)   # and which candidate was used ("pos" or "green")
+    name, bvp = method.bvp_and_source(rgb_trace, 30.0)   # and which candidate was used ("pbv", "pos", "green")
+    ClearestOf(candidates=(POS(), Green())).name          # "pos-or-green"
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 from kdphys import signal as sig
 from kdphys.methods.base import BVPMethod
 from kdphys.methods.green import Green
+from kdphys.methods.pbv import PBV
 from kdphys.methods.pos import POS
 from kdphys.signal.hr_track import TrackSettings, track_hr, window_slices
 
@@ -57,9 +64,14 @@ class ClearestOf(BVPMethod):
         candidates: the methods to choose from, all of the same ``input_kind``.
     """
 
-    name: ClassVar[str] = "pos-or-green"
     input_kind: ClassVar[str] = "trace"
-    candidates: tuple[BVPMethod, ...] = field(default_factory=lambda: (POS(), Green()))
+    candidates: tuple[BVPMethod, ...] = field(default_factory=lambda: (PBV(), POS(), Green()))
+
+    @property
+    def name(self) -> str:
+        """The candidates' names joined: "pbv-pos-or-green" for the default ones."""
+        *first, last = [m.name for m in self.candidates]
+        return "-".join(first) + f"-or-{last}" if first else last
 
     def __post_init__(self) -> None:
         if not self.candidates:

@@ -1,7 +1,7 @@
 """Which methods the app offers: their names for people, whether their weights exist, the default.
 
     statuses = model_status()          # {name: ModelStatus(available, detail)} for student, teacher, pos, ...
-    default_method()                   # "student" when its weights exist, else "pos-or-green"
+    default_method()                   # "student" when its weights exist, else "pbv-pos-or-green"
     default_method(live=True)          # "pos" (the student is not the live default yet)
 """
 
@@ -19,20 +19,21 @@ WEIGHT_FILES: dict[str, tuple[str, ...]] = {
     "teacher": ("teacher.pt",),
 }
 #: Method names shown to users, in display order.
-APP_METHODS = ("student", "teacher", "pos-or-green", "pos", "chrom", "green")
+APP_METHODS = ("student", "teacher", "pbv-pos-or-green", "pos", "pbv", "chrom", "green")
 #: Each method in words, for the app and reports.
 METHOD_LABELS = {"student": "Student (small neural network)", "teacher": "Teacher (large neural network)",
-                 "pos-or-green": "POS or green (classical)",
-                 "pos": "POS (classical)", "chrom": "CHROM (classical)", "green": "Green channel (classical)"}
+                 "pbv-pos-or-green": "PBV, POS or green (classical)",
+                 "pos": "POS (classical)", "pbv": "PBV (classical)", "chrom": "CHROM (classical)",
+                 "green": "Green channel (classical)"}
 
 
 #: What a method does, where its label does not say it (shown beside the method choice).
-METHOD_NOTES = {"student": ("Where the student gives no reading, POS or the green channel reads the video "
+METHOD_NOTES = {"student": ("Where the student gives no reading, PBV, POS or the green channel reads the video "
                             "instead, and the result says which."),
-                "pos-or-green": ("POS or green reads the video with POS or with the green channel, whichever "
-                                 "shows the clearer pulse; the result says which.")}
+                "pbv-pos-or-green": ("PBV, POS or green reads the video with PBV, POS or the green channel, "
+                                     "whichever shows the clearest pulse; the result says which.")}
 #: A method's signal in a few words, for "read with ..." (Snapshot.signal_source).
-SOURCE_WORDS = {"pos": "POS", "green": "the green channel", "chrom": "CHROM"}
+SOURCE_WORDS = {"pos": "POS", "pbv": "PBV", "green": "the green channel", "chrom": "CHROM"}
 
 
 def method_label(name: str, source: str | None = None) -> str:
@@ -109,17 +110,18 @@ def available_methods(weights_dir: Path | None = None) -> list[str]:
 #: (benchmarks/live_replay.py, fold models) 8 of 8 subjects got a heart rate (POS 6), 25 samples > 5 bpm off
 #: (POS 9). weights/MODEL_CARD.md has the figures and the student's limits (no reading at 40-50 bpm).
 STUDENT_DEFAULT = {"upload": True, "live": False}
-#: Classical default of uploads without student weights: POS or green, whichever the tracker follows more
-#: confidently over the recording (7 of 8 dev subjects read where POS reads 6; benchmarks/dev_readings.py).
-UPLOAD_CLASSICAL = "pos-or-green"
+#: Classical default of uploads without student weights: PBV, POS or green, whichever the tracker follows most
+#: confidently over the recording (8 of 8 dev subjects read, POS or green 7, POS 6; benchmarks/dev_readings.py).
+UPLOAD_CLASSICAL = "pbv-pos-or-green"
 #: Classical default of live: POS. On a rolling 30 s the choice between POS and green is made on too few
 #: windows: it picked wrong green tracks on three dev subjects (benchmarks/live_replay.py; docs/DESIGN.md).
+#: PBV alone, replayed live, gives every dev clip a heart rate but 27 samples > 5 bpm off (POS 9).
 LIVE_CLASSICAL = "pos"
 
 
 #: Uploads: the method that reads a recording where the named one gives no reading (``EngineSettings.fallback``;
-#: the result says "read with POS" or "read with the green channel"). The student gives no reading on slow
-#: (40-50 bpm) and 180 bpm synthetic pulses that POS or green read right (benchmarks/synthetic_sweep.py).
+#: the result says "read with PBV", "read with POS" or "read with the green channel"). The student gives no
+#: reading on slow (40-50 bpm) and 180 bpm synthetic pulses that these read right (benchmarks/synthetic_sweep.py).
 UPLOAD_FALLBACK = {"student": UPLOAD_CLASSICAL}
 
 

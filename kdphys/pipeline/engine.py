@@ -123,7 +123,7 @@ class EngineSettings:
             36 = the shipped models' input, so that the attention panel's keyframes match it for POS too.
         detect_every: run the face landmarker on every n-th frame (tracking in between).
         quality: thresholds of the quality gate.
-        fallback: uploads: a method on the skin colour (e.g. "pos-or-green") that reads the recording when
+        fallback: uploads: a method on the skin colour (e.g. "pbv-pos-or-green") that reads the recording when
             ``method`` gives no reading; the snapshot then carries its signal and names it in
             ``signal_source`` (methods.registry.UPLOAD_FALLBACK). None: no second try.
     """
@@ -488,7 +488,7 @@ class Snapshot:
         fps: grid rate, samples per second.
         method: method name.
         signal_source: the method whose signal was read: ``method`` itself, or the candidate a choosing
-            method ("pos-or-green") took ("pos" or "green"), also when it read as ``EngineSettings.fallback``.
+            method ("pbv-pos-or-green") took ("pbv", "pos" or "green"), also when it read as ``EngineSettings.fallback``.
     """
 
     t_s: np.ndarray

@@ -52,9 +52,9 @@ def main() -> None:
     st.markdown("KDPhys measures the heart rate from a video of a face. With every heartbeat, blood flow changes "
                 "the colour of the skin very slightly; a camera can see it even when a person cannot. A large "
                 "neural network (the teacher) was trained to find this pulse, and its knowledge was passed on "
-                "(distilled) to a small one (the student) that runs on a laptop in real time. Classical methods "
-                "without training are the default: POS or the green channel, whichever shows the clearer pulse, "
-                "for uploads, and POS live.")
+                "(distilled) to a small one (the student) that runs on a laptop in real time. The student reads "
+                "uploads; where it gives no reading, a classical method without training reads instead (PBV, POS "
+                "or the green channel, whichever shows the clearest pulse). Live runs the classical POS.")
     st.subheader("How it works")
     st.graphviz_chart(PIPELINE_DOT)
     st.markdown("The quality check refuses a window whose pulse is not clear: then the app says **no reading** "
