@@ -14,6 +14,8 @@ A trace with fewer than 2 valid frames gives all zeros.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 #: Smallest value a channel mean may take before it is used as a divisor (0..255 scale).
@@ -89,3 +91,29 @@ def window_frames(window_s: float, fps: float, n_frames: int) -> int:
     if window_s <= 0:
         raise ValueError(f"window_s must be positive (seconds), got {window_s}.")
     return int(min(max(2, round(window_s * fps)), n_frames))
+
+
+def hann_overlap_add(n_frames: int, win: int, window_output: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Overlap-add of per-window outputs with Hann weights, divided by the summed weight.
+
+    Windows of ``win`` frames start every ``win // 2`` frames, and one more ends on the final frame, so every
+    frame is covered and the first and last half-windows are not tapered to zero.
+
+    Args:
+        n_frames: trace length, frames (>= win >= 1).
+        win: window length, frames.
+        window_output: start frame -> (win,) output of the window that starts there.
+
+    Returns:
+        (n_frames,) float64.
+    """
+    hann = np.hanning(win + 2)[1:-1]                       # strictly positive weights
+    starts = list(range(0, n_frames - win + 1, max(1, win // 2)))
+    if starts[-1] != n_frames - win:
+        starts.append(n_frames - win)
+    acc = np.zeros(n_frames)
+    weight = np.zeros(n_frames)
+    for s in starts:
+        acc[s:s + win] += hann * window_output(s)
+        weight[s:s + win] += hann
+    return acc / np.maximum(weight, EPS)

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
-from kdphys.methods._trace import EPS, as_rgb_trace, check_fps, fill_gaps, finish, window_frames
+from kdphys.methods._trace import EPS, as_rgb_trace, check_fps, fill_gaps, finish, hann_overlap_add, window_frames
 from kdphys.methods.base import BVPMethod
 from kdphys.signal import DEFAULT_BAND_HZ
 
@@ -69,20 +69,13 @@ def chrom_bvp(rgb: np.ndarray, fps: float, window_s: float = 1.6,
     xf = _bandpass(xs, fps, band_hz, order)
     yf = _bandpass(ys, fps, band_hz, order)
 
-    hann = np.hanning(win + 2)[1:-1]                       # strictly positive weights
-    starts = list(range(0, n_frames - win + 1, max(1, win // 2)))
-    if starts[-1] != n_frames - win:
-        starts.append(n_frames - win)
-    acc = np.zeros(n_frames)
-    weight = np.zeros(n_frames)
-    for s in starts:
+    def window_output(s: int) -> np.ndarray:
         x_w, y_w = xf[s:s + win], yf[s:s + win]
-        alpha = x_w.std() / max(y_w.std(), EPS)
-        segment = x_w - alpha * y_w
-        acc[s:s + win] += hann * (segment - segment.mean())
-        weight[s:s + win] += hann
+        segment = x_w - x_w.std() / max(y_w.std(), EPS) * y_w
+        return segment - segment.mean()
+
     # With the paper's signs S already follows blood volume (Xs rises when G falls more than R).
-    return acc / np.maximum(weight, EPS)
+    return hann_overlap_add(n_frames, win, window_output)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from kdphys.methods._trace import EPS, as_rgb_trace, check_fps, fill_gaps, finish, window_frames
+from kdphys.methods._trace import EPS, as_rgb_trace, check_fps, fill_gaps, finish, hann_overlap_add, window_frames
 from kdphys.methods.base import BVPMethod
 from kdphys.signal import DEFAULT_BAND_HZ, bandpass
 
@@ -87,17 +87,7 @@ def pbv_bvp(rgb: np.ndarray, fps: float, window_s: float = 10.0, norm_s: float =
     p = np.asarray(signature, dtype=np.float64)
 
     win = window_frames(window_s, fps, n_frames)
-    hann = np.hanning(win + 2)[1:-1]                       # strictly positive weights
-    starts = list(range(0, n_frames - win + 1, max(1, win // 2)))
-    if starts[-1] != n_frames - win:
-        starts.append(n_frames - win)
-    acc = np.zeros(n_frames)
-    weight = np.zeros(n_frames)
-    for s in starts:
-        segment = cn[s:s + win]
-        acc[s:s + win] += hann * (segment @ pbv_weights(segment, p))
-        weight[s:s + win] += hann
-    return -acc / np.maximum(weight, EPS)
+    return -hann_overlap_add(n_frames, win, lambda s: cn[s:s + win] @ pbv_weights(cn[s:s + win], p))
 
 
 @dataclass
