@@ -90,6 +90,7 @@ def one_run(y4m: Path, seconds: float, method: str | None = None, every_s: float
             samples.append({"t_s": round(time.monotonic() - started, 1), "hr_bpm": float(hr.group(1)) if hr else None,
                             "fps": float(fps.group(1)) if fps else None,
                             "method": shown_method.group(1).strip() if shown_method else None,
+                            "by_fallback": bool(hr) and "This heart rate comes from" in text,
                             "reason": None if hr or not reason else reason.group(1), "kbps": kbps,
                             "codec": stats and stats["codec"], "encoder": stats and stats["encoder"],
                             "sent_size": stats and f"{stats.get('width')}x{stats.get('height')}",
@@ -130,6 +131,8 @@ def summary_row(codecs: str, kbps_start: int, result: dict, ref_hr: float) -> st
     fps = [s["fps"] for s in samples if s["fps"] is not None]
     after = [s for s in samples if shown and s["t_s"] > shown[0][0]]
     share_after = f"{100 * sum(s['hr_bpm'] is not None for s in after) / len(after):.0f}%" if after else "-"
+    by_fallback = sum(bool(s.get("by_fallback")) for s in samples)
+    share_after += f" ({by_fallback} by the fallback)" if by_fallback else ""
     sizes = Counter(s.get("sent_size") for s in samples if s.get("sent_size"))
     size_text = ", ".join(f"{k} {100 * v / sum(sizes.values()):.0f}%" for k, v in sizes.most_common(2)) or "?"
     limits = Counter(s.get("limited_by") for s in samples if s.get("limited_by"))

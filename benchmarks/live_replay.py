@@ -9,7 +9,9 @@ clock, the status read once a second as the page does.
 
 Per clip it prints: seconds from the first frame to the first heart rate, the share of the 1 s samples
 after it that show a heart rate, how many of those are more than 5 bpm from the oximeter (its beats in
-the last 10 s, kdphys.data.reference.window_hr_from_beats), and how often the "no reading" cause changes.
+the last 10 s, kdphys.data.reference.window_hr_from_beats), how many of them the method's live fallback
+read (methods.registry.LIVE_FALLBACK; ``--no-fallback``: the method alone), and how often the "no reading"
+cause changes.
 The sample clip is looped (as Chromium's fake camera loops its file); dev subjects play once. Frames are
 pushed at their own times; nothing runs in real time, so the figures do not depend on this machine's speed.
 """
@@ -77,7 +79,7 @@ def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings |
     clock = {"now": 0.0}
     factory = (lambda s: Engine(s, method=get_method(method, weights=weights))) if weights else None
     session = LiveSession(method=method, settings=settings, clock=lambda: clock["now"], engine_factory=factory)
-    samples = []                        # (t_s, hr_bpm or None, reference hr, cause)
+    samples = []                        # (t_s, hr_bpm or None, reference hr, cause, source)
     next_read = 1.0
     for rgb, t in frames:
         clock["now"] = float(t)
@@ -86,7 +88,7 @@ def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings |
             status = session.status()
             i = min(int(round(t * FPS)), len(ref_wave_f))
             ref = window_hr_from_beats(ref_wave_f, FPS, [slice(max(0, i - int(10 * FPS)), i)])[0]
-            samples.append((float(t), status.reading.hr_bpm, ref, status.reading.cause))
+            samples.append((float(t), status.reading.hr_bpm, ref, status.reading.cause, status.source))
             next_read += 1.0
     with_hr = [s for s in samples if s[1] is not None]
     first = with_hr[0][0] if with_hr else None
@@ -96,6 +98,7 @@ def replay(frames, ref_wave_f: np.ndarray, method: str, settings: LiveSettings |
     causes = [s[3] for s in after if s[1] is None]
     changes = sum(1 for a, b in zip(causes, causes[1:]) if a != b)
     return {"first_s": first, "share": len(shown) / len(after) if after else 0.0, "n": len(after),
+            "by_fallback": sum(1 for s in shown if s[4] != method),
             "wrong": int(np.sum(errors > WRONG_BPM)), "max_err": float(errors.max()) if errors.size else np.nan,
             "cause_changes": changes}
 
@@ -111,18 +114,19 @@ def main() -> int:
     parser.add_argument("--bitrate", type=float, default=1e6, help="codec bitrate, bit/s")
     parser.add_argument("--hold-s", type=float, default=LiveSettings.hold_s,
                         help=f"how long a reading is held over refused windows, s (default {LiveSettings.hold_s:g})")
+    parser.add_argument("--no-fallback", action="store_true", help="the method alone, without its live fallback")
     args = parser.parse_args()
-    settings = LiveSettings(hold_s=args.hold_s)
+    settings = LiveSettings(hold_s=args.hold_s, use_fallback=not args.no_fallback)
     clips = {c.name: c for c in dev_clips()}
     codec = args.codec + (f" at {args.bitrate / 1e6:g} Mbit/s" if args.codec != "none" else "")
     print(f"method {args.method}" + (f" ({args.weights})" if args.weights else "") + f", codec {codec}, "
-          f"hold {args.hold_s:g} s")
+          f"hold {args.hold_s:g} s" + (", no fallback" if args.no_fallback else ""))
     print("| clip | first heart rate after (s) | samples with a heart rate after it | > 5 bpm off | largest error "
-          "(bpm) | cause changes |")
-    print("|---|---|---|---|---|---|")
+          "(bpm) | of them read by the fallback | cause changes |")
+    print("|---|---|---|---|---|---|---|")
     for name in args.clips:
         if name not in clips:
-            print(f"| {name} | not found | | | | |")
+            print(f"| {name} | not found | | | | | |")
             continue
         clip = clips[name]
         loops = args.loops if name == "sample" else 1
@@ -135,7 +139,7 @@ def main() -> int:
         r = replay(frames, ref, args.method, settings, weights)
         first = "never" if r["first_s"] is None else f"{r['first_s']:.0f}"
         print(f"| {name} | {first} | {100 * r['share']:.0f}% of {r['n']} | {r['wrong']} | {r['max_err']:.1f} | "
-              f"{r['cause_changes']} |", flush=True)
+              f"{r['by_fallback']} | {r['cause_changes']} |", flush=True)
     return 0
 
 

@@ -57,3 +57,19 @@ def test_a_face_without_a_pulse_gets_no_number_from_the_fallback_either(tmp_path
 def test_the_fallback_must_read_the_skin_colour():
     with pytest.raises(KDPhysError, match="classical"):
         Engine(EngineSettings(method="pos", fallback="student"))
+
+
+def test_live_the_fallback_reads_the_window_the_method_gives_none_in(face_clip):
+    from kdphys.io.video import iter_frames
+
+    engines = {fb: Engine(EngineSettings(method="student", fallback=fb), method=NoiseFromCrops())
+               for fb in (None, "pos")}
+    for frame in iter_frames(face_clip.path):
+        for engine in engines.values():
+            engine.push(frame.rgb, frame.t_s)
+    source, alone = engines[None].live_reading()
+    assert source == "student" and alone.hr_bpm is None and alone.cause == "unclear"
+    source, reading = engines["pos"].live_reading()
+    assert source == "pos" and reading.hr_bpm is not None, reading.reason
+    assert abs(reading.hr_bpm - face_clip.hr_bpm) <= 3.0
+    assert engines["pos"].reading() == reading

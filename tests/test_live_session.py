@@ -20,7 +20,8 @@ UNCLEAR = no_reading("the pulse is not clear enough to read.", "unclear", 1.0)
 
 
 class ScriptedEngine:
-    """Engine stand-in: each reading() answers the next item of ``answers``."""
+    """Engine stand-in: each live_reading() answers the next item of ``answers`` (an HrReading of the method's
+    own, or (source, HrReading))."""
 
     def __init__(self, settings: EngineSettings, answers: list[HrReading]):
         self.settings = settings
@@ -31,11 +32,12 @@ class ScriptedEngine:
     def push(self, rgb, t_s):
         return SimpleNamespace(state="tracking" if self.face else "lost", box_xyxy=None, skin_mask=None)
 
-    def reading(self) -> HrReading:
-        return self.answers.pop(0)
+    def live_reading(self) -> tuple[str, HrReading]:
+        answer = self.answers.pop(0)
+        return answer if isinstance(answer, tuple) else (self.settings.method, answer)
 
 
-def session_with(answers):
+def session_with(answers, method: str = "pos"):
     clock = [0.0, 0]          # seconds, frames
     engines = []
 
@@ -43,7 +45,8 @@ def session_with(answers):
         engines.append(ScriptedEngine(settings, answers))
         return engines[-1]
 
-    session = LiveSession(settings=LiveSettings(hold_s=HOLD_S), clock=lambda: clock[0], engine_factory=factory)
+    session = LiveSession(method=method, settings=LiveSettings(hold_s=HOLD_S), clock=lambda: clock[0],
+                          engine_factory=factory)
     return session, engines[0], clock
 
 
@@ -81,3 +84,18 @@ def test_nothing_is_held_across_a_face_loss():
     engine.face = True
     back = step(session, clock)
     assert back.reading.hr_bpm is None and back.reading.cause == "unclear"
+
+
+def test_the_student_live_falls_back_to_pos_and_says_so():
+    session, engine, clock = session_with([("pos", READ), UNCLEAR, UNCLEAR, UNCLEAR, UNCLEAR, READ], method="student")
+    assert engine.settings.fallback == "pos"                 # methods.registry.LIVE_FALLBACK
+    statuses = [step(session, clock) for _ in range(6)]
+    assert [s.source for s in statuses] == ["pos", "pos", "pos", "pos", "student", "student"]
+    assert [s.held_s for s in statuses[:5]] == [0.0, 1.0, 2.0, 3.0, 0.0]   # a held reading keeps its source
+    assert statuses[4].reading.hr_bpm is None and statuses[5].reading.hr_bpm == 72.0
+    assert all(s.method == "student" for s in statuses)
+
+
+def test_pos_live_has_no_fallback():
+    session, engine, clock = session_with([READ])
+    assert engine.settings.fallback is None and step(session, clock).source == "pos"

@@ -130,6 +130,17 @@ def upload_fallback(method: str) -> str | None:
     return UPLOAD_FALLBACK.get(method)
 
 
+#: Live: the method whose window is shown where the named one's is not clear enough (``Engine.live_reading``;
+#: the page says "read with POS"). The student's live windows sit near the gate on webcam video
+#: (benchmarks/live_replay.py; docs/DESIGN.md), where POS reads.
+LIVE_FALLBACK = {"student": LIVE_CLASSICAL}
+
+
+def live_fallback(method: str) -> str | None:
+    """The classical method that reads a live window where ``method`` gives no reading, or None."""
+    return LIVE_FALLBACK.get(method)
+
+
 def default_method(weights_dir: Path | None = None, live: bool = False) -> str:
     """The student where ``STUDENT_DEFAULT`` says so and its weights exist, else the classical default of
     uploads (``UPLOAD_CLASSICAL``) or, with ``live``, of the live page (``LIVE_CLASSICAL``)."""

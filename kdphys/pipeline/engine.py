@@ -123,9 +123,11 @@ class EngineSettings:
             36 = the shipped models' input, so that the attention panel's keyframes match it for POS too.
         detect_every: run the face landmarker on every n-th frame (tracking in between).
         quality: thresholds of the quality gate.
-        fallback: uploads: a method on the skin colour (e.g. "pbv-pos-or-green") that reads the recording when
-            ``method`` gives no reading; the snapshot then carries its signal and names it in
-            ``signal_source`` (methods.registry.UPLOAD_FALLBACK). None: no second try.
+        fallback: a method on the skin colour that reads where ``method`` gives no reading. Uploads (e.g.
+            "pbv-pos-or-green", methods.registry.UPLOAD_FALLBACK): the whole recording; the snapshot then
+            carries its signal and names it in ``signal_source``. Live (e.g. "pos", LIVE_FALLBACK): the live
+            window, when the method's own is not clear enough (``live_reading`` names the source). None: no
+            second try.
     """
 
     method: str = "pos"
@@ -375,17 +377,38 @@ class Engine:
         """Live heart rate: the reading of the window that ended ``live_lag_s`` ago (the first, while there are
         fewer), the windows of the last ``live_track_s`` tracked together (the first windows of a stream grow
         from ``quality.min_duration_s``), or the reason there is none. After a face loss only the samples
-        since the face returned are read."""
-        readings = self.live_readings()
-        window = shown_live_window(readings, self.settings)
-        return readings.summary if window is None else window.reading
+        since the face returned are read. Where that window is not clear enough, the fallback's (see
+        ``live_reading``)."""
+        return self.live_reading()[1]
+
+    def live_reading(self) -> tuple[str, HrReading]:
+        """(the method whose signal gave the reading, ``reading``): the method's own, or the fallback's
+        (``EngineSettings.fallback``) where the method's window is not clear enough and the fallback's is."""
+        source, trace, face, bvp = self._live_span()
+        reading = self._shown(self._read(trace, face, bvp, live=True))
+        if reading.hr_bpm is None and reading.cause == "unclear" and self.fallback is not None:
+            other_source, other_bvp = self.fallback.bvp_and_source(fill_gaps(trace), self.settings.fps)
+            other = self._shown(self._read(trace, face, other_bvp, live=True))
+            if other.hr_bpm is not None:
+                return other_source, other
+        return source, reading
 
     def live_readings(self) -> Readings:
-        """The windows behind ``reading``: Readings of the last ``live_track_s`` (since the face returned)."""
-        n = int(round(self.settings.live_track_s * self.settings.fps))
-        _, trace, face, bvp, _ = self._window(n)
-        trace, face, bvp = _since_face_returned(trace, face, bvp)
+        """The windows behind the method's own ``reading``: Readings of the last ``live_track_s`` (since the
+        face returned)."""
+        _, trace, face, bvp = self._live_span()
         return self._read(trace, face, bvp, live=True)
+
+    def _live_span(self):
+        """(method source, trace (n, 3), face (n,), BVP (n,)) of the last ``live_track_s`` since the face returned."""
+        n = int(round(self.settings.live_track_s * self.settings.fps))
+        _, trace, face, bvp, source = self._window(n)
+        return (source, *_since_face_returned(trace, face, bvp))
+
+    def _shown(self, readings: Readings) -> HrReading:
+        """The reading of the window the live page shows, or the summary's reason without windows."""
+        window = shown_live_window(readings, self.settings)
+        return readings.summary if window is None else window.reading
 
     def _read(self, trace, face, bvp, live: bool) -> Readings:
         """Readings of a span: live (growing first windows, ``live_min_confidence``) or a whole recording."""

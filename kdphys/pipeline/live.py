@@ -22,6 +22,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from kdphys.methods.registry import live_fallback
 from kdphys.pipeline.engine import Engine, EngineSettings
 from kdphys.face import TrackResult
 from kdphys.signal.quality import HrReading, no_reading
@@ -44,6 +45,8 @@ class LiveSettings:
         lost_face_s: "no reading" once the face has been missing this long, seconds.
         stall_s: "no reading" once no frame has arrived for this long, seconds.
         rate_window_s: achieved fps and latency are averaged over this many seconds of frames.
+        use_fallback: the method's live fallback (methods.registry.LIVE_FALLBACK) reads the windows the
+            method gives no reading in, unless ``engine.fallback`` names another; False: the method alone.
     """
 
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -52,6 +55,7 @@ class LiveSettings:
     lost_face_s: float = 1.0
     stall_s: float = 2.0
     rate_window_s: float = 3.0
+    use_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class LiveStatus:
         frames_in: frames processed since the start (or the last method switch).
         signal_s: seconds of signal in the engine.
         method: method name.
+        source: the method whose signal gave the reading: ``method``, or its live fallback
+            (methods.registry.LIVE_FALLBACK) where the method's window was not clear enough.
         frame_hw: (height, width) in pixels of the last frame received, or None before the first. Over
             WebRTC the browser may send less than the camera gives (it lowers the resolution when the
             link or its CPU is short), and the pulse fades with it.
@@ -84,13 +90,14 @@ class LiveStatus:
     method: str
     frame_hw: tuple[int, int] | None = None
     held_s: float = 0.0
+    source: str | None = None
 
 
 class LiveSession:
     """Per-browser-session live pipeline around an Engine. Thread-safe.
 
     Args:
-        method: method name (kdphys.methods.get_method).
+        method: method name (kdphys.methods.get_method); see ``LiveSettings.use_fallback``.
         settings: LiveSettings.
         clock: wall clock in seconds (injectable for tests).
         engine_factory: builds the engine for a method (default: Engine(settings with that method)).
@@ -103,8 +110,12 @@ class LiveSession:
         self._clock = clock
         self._engine_factory = engine_factory or (lambda s: Engine(s))
         self._lock = threading.Lock()
-        self._engine = self._engine_factory(replace(self.settings.engine, method=method))
+        self._engine = self._engine_factory(self._engine_settings(method))
         self._reset_counters()
+
+    def _engine_settings(self, method: str) -> EngineSettings:
+        own = live_fallback(method) if self.settings.use_fallback else None
+        return replace(self.settings.engine, method=method, fallback=self.settings.engine.fallback or own)
 
     def _reset_counters(self) -> None:
         window = 300
@@ -114,8 +125,8 @@ class LiveSession:
         self._last_face_wall: float | None = None
         self._first_t_s: float | None = None
         self._frame_hw: tuple[int, int] | None = None
-        self._cached: tuple[float, HrReading] | None = None
-        self._last_read: tuple[float, HrReading] | None = None     # wall time and the last accepted reading
+        self._cached: tuple[float, str, HrReading] | None = None    # wall time, source, reading
+        self._last_read: tuple[float, str, HrReading] | None = None  # the same of the last accepted reading
         self.frames_in = 0
 
     @property
@@ -130,7 +141,7 @@ class LiveSession:
         """Switch method: a fresh engine (the HR warms up again)."""
         if method == self.method:
             return
-        engine = self._engine_factory(replace(self.settings.engine, method=method))
+        engine = self._engine_factory(self._engine_settings(method))
         with self._lock:
             self._engine = engine
             self._reset_counters()
@@ -188,36 +199,37 @@ class LiveSession:
         if reading is None:
             # a "no reading" is not kept: the HR shows as soon as the window supports one (after warm-up
             # or a face loss) rather than up to reading_every_s later
-            if cached is None or cached[1].hr_bpm is None or now - cached[0] >= self.settings.reading_every_s:
-                cached = (now, engine.reading())
+            if cached is None or cached[2].hr_bpm is None or now - cached[0] >= self.settings.reading_every_s:
+                cached = (now, *engine.live_reading())
                 with self._lock:
                     if engine is self._engine:
                         self._cached = cached
-                        if cached[1].hr_bpm is not None:
+                        if cached[2].hr_bpm is not None:
                             self._last_read = cached
-            reading = cached[1]
+            source, reading = cached[1], cached[2]
             if reading.cause == "short":
                 state, reading = "warming up", no_reading("warming up: the heart rate shows after "
                                                           f"{self._engine.settings.quality.min_duration_s:.0f} s "
                                                           "of steady face.", "short", reading.face_fraction)
-            reading, held_s = self._held(now, reading)
+            source, reading, held_s = self._held(now, source, reading)
         else:
+            source = None
             with self._lock:
                 self._last_read = None           # no face or no video: nothing is held over the gap
         t_s, bvp = engine.waveform() if signal_s >= 2.0 else (np.zeros(0), np.zeros(0))
         return LiveStatus(reading=reading, state=state, t_s=t_s, bvp=bvp, fps=fps, latency_ms=latency_ms,
                           frames_in=frames_in, signal_s=signal_s, method=engine.settings.method, frame_hw=frame_hw,
-                          held_s=held_s)
+                          held_s=held_s, source=source)
 
-    def _held(self, now: float, reading: HrReading) -> tuple[HrReading, float]:
-        """(reading, 0) or, for a window that is not clear enough within ``hold_s`` of the last accepted
-        one, (that reading, its age in s)."""
+    def _held(self, now: float, source: str, reading: HrReading) -> tuple[str, HrReading, float]:
+        """(source, reading, 0) or, for a window that is not clear enough within ``hold_s`` of the last
+        accepted one, (that one's source and reading, its age in s)."""
         with self._lock:
             last = self._last_read
         if reading.hr_bpm is not None or reading.cause != "unclear" or last is None:
-            return reading, 0.0
+            return source, reading, 0.0
         age_s = now - last[0]
-        return (last[1], age_s) if age_s <= self.settings.hold_s else (reading, 0.0)
+        return (last[1], last[2], age_s) if age_s <= self.settings.hold_s else (source, reading, 0.0)
 
     def _gate(self, now: float, last_frame: float | None, last_face: float | None) -> tuple[str, HrReading | None]:
         """(state, a no-reading HrReading) when the stream or the face is gone; (state, None) otherwise."""

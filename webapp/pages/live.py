@@ -54,6 +54,10 @@ def _show_status(session: LiveSession) -> None:
     ui.hr_badge(status.reading, details=False)
     if status.held_s > 0:
         st.caption(f"Held: the last {status.held_s:.0f} s were not clear enough; this is the reading from just before.")
+    source = status.source if status.reading.hr_bpm is not None else None
+    if source and source != status.method:
+        st.caption(f"This heart rate comes from {ui.method_label(source)}: {ui.method_label(status.method)} "
+                   "gave none in this window.")
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     c1.metric("State", STATES.get(status.state, status.state))
@@ -63,7 +67,7 @@ def _show_status(session: LiveSession) -> None:
     if len(status.t_s) >= 2:
         st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
     size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]} pixels" if status.frame_hw else ""
-    st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
+    st.caption(f"{ui.method_label(status.method, source)} · {status.signal_s:.0f} s of signal · "
                f"heart rate from the last {session.engine.settings.track.window_s:.0f} s{size}")
 
 
