@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", action="append", required=True, metavar="KIND=ROOT",
                         help="dataset to evaluate, KIND one of folder, ubfc, pure, mmpd (repeatable)")
     parser.add_argument("--method", action="append", metavar="NAME[=WEIGHTS]",
-                        help="pos | chrom | green | student | teacher, or student=PATH / teacher=PATH (.pt or "
-                             ".onnx); repeatable (default: pos and chrom)")
+                        help="pos | chrom | pbv | green | student | teacher, or student=PATH / teacher=PATH (.pt or "
+                             ".onnx); repeatable (default: pos, chrom and pbv)")
     parser.add_argument("--protocol", choices=("intra", "cross"), default="cross",
                         help="intra: test subjects of the subject-wise split used in training; cross: all videos")
     parser.add_argument("--split", nargs=3, type=float, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"),
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = EvalSettings(protocol=args.protocol, split_fractions=tuple(args.split), split_seed=args.split_seed,
                             band_hz=tuple(args.band), window_s=args.window, cache_dir=args.cache_dir or None)
-    report = evaluate(parse_datasets(args.dataset), args.method or ["pos", "chrom"], out_dir=args.out,
+    report = evaluate(parse_datasets(args.dataset), args.method or ["pos", "chrom", "pbv"], out_dir=args.out,
                       settings=settings, progress=not args.quiet)
     print(report.markdown)
     print(f"per-video results: {report.csv_path}")
