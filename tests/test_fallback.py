@@ -1,5 +1,6 @@
-"""The upload fallback (EngineSettings.fallback): where the method gives no reading, a classical method reads
-the recording and the snapshot names it; where the method reads, or nothing can be read, nothing changes."""
+"""The fallback (EngineSettings.fallback): where the method gives no reading, a classical method reads the
+recording (uploads) or the live window, and the result names it; where the method reads, or nothing can be
+read, nothing changes."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import numpy as np
 import pytest
 
 from kdphys.errors import KDPhysError
+from kdphys.io.video import iter_frames
 from kdphys.methods.base import BVPMethod
 from kdphys.methods.registry import method_label
 from kdphys.pipeline.engine import Engine, EngineSettings
 from kdphys.pipeline.upload import analyze_video
+from kdphys.signal import hr_from_spectrum
 from tests import media
 
 
@@ -60,8 +63,6 @@ def test_the_fallback_must_read_the_skin_colour():
 
 
 def test_live_the_fallback_reads_the_window_the_method_gives_none_in(face_clip):
-    from kdphys.io.video import iter_frames
-
     engines = {fb: Engine(EngineSettings(method="student", fallback=fb), method=NoiseFromCrops())
                for fb in (None, "pos")}
     for frame in iter_frames(face_clip.path):
@@ -73,3 +74,6 @@ def test_live_the_fallback_reads_the_window_the_method_gives_none_in(face_clip):
     assert source == "pos" and reading.hr_bpm is not None, reading.reason
     assert abs(reading.hr_bpm - face_clip.hr_bpm) <= 3.0
     assert engines["pos"].reading() == reading
+    t_s, wave = engines["pos"].waveform(fallback=True)    # the page plots the signal the reading came from
+    assert len(wave) == len(t_s) and abs(hr_from_spectrum(wave, 30.0).hr_bpm - face_clip.hr_bpm) <= 3.0
+    assert not np.allclose(wave, engines["pos"].waveform()[1])

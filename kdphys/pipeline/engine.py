@@ -420,11 +420,14 @@ class Engine:
         self.timer.add("signal", time.perf_counter() - t0)
         return readings
 
-    def waveform(self, window_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(t_s (n,), band-passed BVP (n,)) of the last window, for the live plot."""
+    def waveform(self, window_s: float | None = None, fallback: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s (n,), band-passed BVP (n,)) of the last window, for the live plot; with ``fallback``, the
+        signal of ``EngineSettings.fallback`` (the one a live reading came from, see ``live_reading``)."""
         window_s = self.settings.window_s if window_s is None else window_s
         n = None if window_s == 0 else int(round(window_s * self.settings.fps))
-        t_s, _, _, bvp, _ = self._window(n)
+        t_s, trace, face, bvp, _ = self._window(n)
+        if fallback and self.fallback is not None and len(trace) >= 2 and face.any():
+            bvp = self.fallback.bvp_and_source(fill_gaps(trace), self.settings.fps)[1]
         if len(bvp) < 2:
             return t_s, np.zeros(len(t_s))
         return t_s, sig.preprocess(bvp, self.settings.fps, self.settings.band_hz)

@@ -66,7 +66,7 @@ class LiveStatus:
         reading: HR with quality, or hr_bpm None with the reason.
         state: "waiting" (no frame yet), "warming up", "tracking", "face lost", "stopped".
         held_s: age of a held reading, s (see LiveSettings.hold_s); 0 for a fresh one.
-        t_s, bvp: (n,) live waveform window (seconds on the engine's grid, band-passed BVP).
+        t_s, bvp: (n,) live waveform window (seconds on the engine's grid, band-passed BVP of ``source``).
         fps: achieved frames per second over the last ``rate_window_s``.
         latency_ms: mean processing time per frame (tracking + model step), milliseconds.
         frames_in: frames processed since the start (or the last method switch).
@@ -216,7 +216,8 @@ class LiveSession:
             source = None
             with self._lock:
                 self._last_read = None           # no face or no video: nothing is held over the gap
-        t_s, bvp = engine.waveform() if signal_s >= 2.0 else (np.zeros(0), np.zeros(0))
+        by_fallback = source is not None and source != engine.settings.method
+        t_s, bvp = engine.waveform(fallback=by_fallback) if signal_s >= 2.0 else (np.zeros(0), np.zeros(0))
         return LiveStatus(reading=reading, state=state, t_s=t_s, bvp=bvp, fps=fps, latency_ms=latency_ms,
                           frames_in=frames_in, signal_s=signal_s, method=engine.settings.method, frame_hw=frame_hw,
                           held_s=held_s, source=source)
