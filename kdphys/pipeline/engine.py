@@ -387,7 +387,7 @@ class Engine:
         source, trace, face, bvp = self._live_span()
         reading = self._shown(self._read(trace, face, bvp, live=True))
         if reading.hr_bpm is None and reading.cause == "unclear" and self.fallback is not None:
-            other_source, other_bvp = self.fallback.bvp_and_source(fill_gaps(trace), self.settings.fps)
+            other_source, other_bvp = self._fallback_bvp(trace)
             other = self._shown(self._read(trace, face, other_bvp, live=True))
             if other.hr_bpm is not None:
                 return other_source, other
@@ -404,6 +404,10 @@ class Engine:
         n = int(round(self.settings.live_track_s * self.settings.fps))
         _, trace, face, bvp, source = self._window(n)
         return (source, *_since_face_returned(trace, face, bvp))
+
+    def _fallback_bvp(self, trace: np.ndarray) -> tuple[str, np.ndarray]:
+        """(source, BVP (n,)) of ``EngineSettings.fallback`` on a skin trace (n, 3) with gaps (NaN rows)."""
+        return self.fallback.bvp_and_source(fill_gaps(trace), self.settings.fps)
 
     def _shown(self, readings: Readings) -> HrReading:
         """The reading of the window the live page shows, or the summary's reason without windows."""
@@ -427,7 +431,7 @@ class Engine:
         n = None if window_s == 0 else int(round(window_s * self.settings.fps))
         t_s, trace, face, bvp, _ = self._window(n)
         if fallback and self.fallback is not None and len(trace) >= 2 and face.any():
-            bvp = self.fallback.bvp_and_source(fill_gaps(trace), self.settings.fps)[1]
+            bvp = self._fallback_bvp(trace)[1]
         if len(bvp) < 2:
             return t_s, np.zeros(len(t_s))
         return t_s, sig.preprocess(bvp, self.settings.fps, self.settings.band_hz)
@@ -439,7 +443,7 @@ class Engine:
         fps, band = self.settings.fps, self.settings.band_hz
         readings = self._read(trace, face, bvp, live=False)
         if readings.summary.hr_bpm is None and self.fallback is not None and len(trace) >= 2 and face.any():
-            other_source, other_bvp = self.fallback.bvp_and_source(fill_gaps(trace), fps)
+            other_source, other_bvp = self._fallback_bvp(trace)
             other = self._read(trace, face, other_bvp, live=False)
             if other.summary.hr_bpm is not None:
                 source, bvp, readings = other_source, other_bvp, other
