@@ -4,6 +4,7 @@ clock, the status read once a second as the page does.
     .venv/bin/python benchmarks/live_replay.py                         # the sample clip looped 3 times
     .venv/bin/python benchmarks/live_replay.py --clips subject5 subject16 --method student
     .venv/bin/python benchmarks/live_replay.py --codec h264 --bitrate 1e6   # through a video-call codec first
+    .venv/bin/python benchmarks/live_replay.py --start-s 0 4 8 12 16        # the camera starts mid-clip
     .venv/bin/python benchmarks/live_replay.py --clips subject3 subject5 --method student \
         --weights 'runs/cv/{clip}/distill/best.pt'          # each subject by the model that never saw it
 
@@ -12,8 +13,10 @@ after it that show a heart rate, how many of those are more than 5 bpm from the 
 the last 10 s, kdphys.data.reference.window_hr_from_beats), how many of them the method's live fallback
 read (methods.registry.LIVE_FALLBACK; ``--no-fallback``: the method alone), and how often the "no reading"
 cause changes.
-The sample clip is looped (as Chromium's fake camera loops its file); dev subjects play once. Frames are
-pushed at their own times; nothing runs in real time, so the figures do not depend on this machine's speed.
+The sample clip is looped (as Chromium's fake camera loops its file) from ``--start-s`` into it (one row
+per start: where in the clip the stream begins changes how soon the first heart rate comes); dev subjects
+play once. Frames are pushed at their own times; nothing runs in real time, so the figures do not depend on
+this machine's speed.
 """
 
 from __future__ import annotations
@@ -34,13 +37,21 @@ FPS = 30.0
 WRONG_BPM = 5.0
 
 
-def looped_frames(video: Path, loops: int):
-    """(rgb (H, W, 3) uint8, t_s) of the video played ``loops`` times, on a 30 fps clock."""
+def looped_frames(video: Path, loops: int, start_frame: int = 0):
+    """(rgb (H, W, 3) uint8, t_s) of the video from frame ``start_frame`` to its end, then played whole
+    ``loops`` times, on a 30 fps clock starting at 0."""
     k = 0
-    for _ in range(loops):
-        for frame in iter_frames(video):
+    for loop in range(loops + (start_frame > 0)):
+        for i, frame in enumerate(iter_frames(video)):
+            if loop == 0 and i < start_frame:
+                continue
             yield frame.rgb, k / FPS
             k += 1
+
+
+def looped_reference(one: np.ndarray, loops: int, start_frame: int = 0) -> np.ndarray:
+    """The reference on the grid of ``looped_frames``: ``one`` (n,) from ``start_frame``, then ``loops`` times."""
+    return np.concatenate([one[start_frame:]] + [one] * loops)
 
 
 def codec_roundtrip(frames, codec: str, bitrate: float, fps: float):
@@ -110,6 +121,8 @@ def main() -> int:
     parser.add_argument("--weights", help="a neural method's checkpoint instead of the shipped one; '{clip}' in it "
                                           "is replaced by the clip's name (leave-subject-out models)")
     parser.add_argument("--loops", type=int, default=3, help="times the sample clip is played")
+    parser.add_argument("--start-s", type=float, nargs="+", default=[0.0],
+                        help="where in the sample clip the stream starts, s (one row each; default 0)")
     parser.add_argument("--codec", choices=["none", "h264", "vp8"], default="none")
     parser.add_argument("--bitrate", type=float, default=1e6, help="codec bitrate, bit/s")
     parser.add_argument("--hold-s", type=float, default=LiveSettings.hold_s,
@@ -121,25 +134,27 @@ def main() -> int:
     codec = args.codec + (f" at {args.bitrate / 1e6:g} Mbit/s" if args.codec != "none" else "")
     print(f"method {args.method}" + (f" ({args.weights})" if args.weights else "") + f", codec {codec}, "
           f"hold {args.hold_s:g} s" + (", no fallback" if args.no_fallback else ""))
-    print("| clip | first heart rate after (s) | samples with a heart rate after it | > 5 bpm off | largest error "
+    print("| clip | starts at (s) | first heart rate after (s) | samples with a heart rate after it | > 5 bpm off | largest error "
           "(bpm) | of them read by the fallback | cause changes |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.clips:
         if name not in clips:
-            print(f"| {name} | not found | | | | | |")
+            print(f"| {name} | | not found | | | | | |")
             continue
         clip = clips[name]
-        loops = args.loops if name == "sample" else 1
         one = clip.reference.on_grid(np.arange(probe(clip.video).n_frames) / FPS)
-        ref = np.concatenate([one] * loops)
-        frames = looped_frames(clip.video, loops)
-        if args.codec != "none":
-            frames = codec_roundtrip(frames, args.codec, args.bitrate, FPS)
-        weights = args.weights.replace("{clip}", name) if args.weights else None
-        r = replay(frames, ref, args.method, settings, weights)
-        first = "never" if r["first_s"] is None else f"{r['first_s']:.0f}"
-        print(f"| {name} | {first} | {100 * r['share']:.0f}% of {r['n']} | {r['wrong']} | {r['max_err']:.1f} | "
-              f"{r['by_fallback']} | {r['cause_changes']} |", flush=True)
+        for start_s in (args.start_s if name == "sample" else [0.0]):
+            start = int(round(start_s * FPS)) % len(one)
+            loops = args.loops if name == "sample" else 1
+            ref = looped_reference(one, loops, start)
+            frames = looped_frames(clip.video, loops, start)
+            if args.codec != "none":
+                frames = codec_roundtrip(frames, args.codec, args.bitrate, FPS)
+            weights = args.weights.replace("{clip}", name) if args.weights else None
+            r = replay(frames, ref, args.method, settings, weights)
+            first = "never" if r["first_s"] is None else f"{r['first_s']:.0f}"
+            print(f"| {name} | {start / FPS:.0f} | {first} | {100 * r['share']:.0f}% of {r['n']} | {r['wrong']} | "
+                  f"{r['max_err']:.1f} | {r['by_fallback']} | {r['cause_changes']} |", flush=True)
     return 0
 
 
