@@ -20,10 +20,9 @@ import numpy as np
 
 
 from kdphys import signal as sig  # noqa: E402
-from kdphys.data.dev_clips import clip_signals, dev_clips  # noqa: E402
+from kdphys.data.dev_clips import clip_signals, dev_clips, score_clip  # noqa: E402
 from kdphys.methods import get_method  # noqa: E402
 from kdphys.pipeline.engine import beats_where_read  # noqa: E402
-from kdphys.signal.readings import read_signal  # noqa: E402
 from kdphys.data.reference import beats_from_contact_ppg  # noqa: E402
 
 TOOLBOX_BAND_HZ = (0.75, 2.5)
@@ -44,12 +43,8 @@ def main() -> int:
     clips = [c for c in dev_clips() if not args.clips or c.name in args.clips]
     for clip in clips:
         s = clip_signals(clip, method)
-        r = read_signal(s.raw_bvp, s.fps, s.face, raw_trace=s.trace)
-        slices = [slice(int(round(w.start_s * s.fps)), int(round(w.end_s * s.fps))) for w in r.windows]
-        ref = clip.reference.hr_in_windows(s.t_s, slices)
-        tracked = np.array([w.candidate_hr_bpm for w in r.windows])
-        ok = np.isfinite(tracked) & np.isfinite(ref)
-        tracked_err = float(np.median(tracked[ok]) - np.median(ref[ok]))
+        score = score_clip(clip, s)
+        r, ref, tracked_err = score.readings, score.ref_hr, score.ungated_error
         wave = clip.reference.on_grid(s.t_s)
         finite = np.isfinite(wave)
         toolbox_err = (sig.spectral_hr_bpm(s.raw_bvp[finite], s.fps, TOOLBOX_BAND_HZ)
@@ -63,7 +58,7 @@ def main() -> int:
             continue
         read = r.accepted & np.isfinite(ref)
         ref_hr = float(np.median(ref[read]))
-        err = r.summary.hr_bpm - ref_hr
+        err = score.headline_error
         read_errors.append(err)
         span = r.read_mask()
         beats = beats_where_read(r)

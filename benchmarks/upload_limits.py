@@ -5,6 +5,7 @@ describe the single landmarker's limits.)
 
     .venv/bin/python benchmarks/upload_limits.py                  # all three parts, ~1 min
     .venv/bin/python benchmarks/upload_limits.py --parts cadence --methods pos student
+    .venv/bin/python benchmarks/upload_limits.py --parts cadence --methods pos --clips subject3 sample   # dev data
     .venv/bin/python benchmarks/upload_limits.py --parts process  # a landmarker process, best case (~1 min)
     .venv/bin/python benchmarks/upload_limits.py --parts decode   # decoder threads, whole vs lazy RGB (~30 s)
 
@@ -20,7 +21,9 @@ Prints three tables (figures vary a little with machine load):
    every K frames and held in between (``FaceTracker``, the shipped scheme, K = 5), and when they are
    interpolated linearly between detections K frames apart (needs the next detection first: possible on
    uploads only; the crop box follows the interpolated landmarks). Detections are computed once for every
-   frame and replayed, so every row sees the same landmarker output.
+   frame and replayed, so every row sees the same landmarker output. With ``--clips`` (dev subjects and/or
+   "sample"; *dev data*) the rows are scored against each clip's oximeter instead: windows read, windows
+   read > 5 bpm off, the headline's error and the ungated error (``kdphys.data.dev_clips.score_clip``).
 4. process (not in the default parts; ~1 min): the best case of a landmarker in its own process, on the
    bench's 60 s upload video (``kdphys.bench.clips.long_video``, student ONNX): the shipped upload; the
    upload with its detections replayed (the landmarker's cost gone); the landmarker alone on every
@@ -167,16 +170,60 @@ class InterpolatedReplayTracker:
         return TrackResult("tracking", box, crop_rgb, np.array(mean[:3]), mask, 1, bool(i in self._keys), lm)
 
 
-def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]], model=None) -> str:
-    """The app's whole-clip reading of ``clip`` through an upload engine that uses ``tracker`` (and the
-    method object ``model`` instead of the shipped one of that name, when given)."""
+def snapshot_with(method: str, tracker, clip: list[tuple[np.ndarray, float]], model=None):
+    """The engine's snapshot of ``clip`` through an upload engine that uses ``tracker`` (and the method object
+    ``model`` instead of the shipped one of that name, when given)."""
     engine = Engine(EngineSettings(method=method), tracker=tracker, method=model, keep_all=True)
     for rgb, t_s in clip:
         engine.push(rgb, t_s)
-    r = engine.snapshot().reading
+    return engine.snapshot()
+
+
+def reading_with(method: str, tracker, clip: list[tuple[np.ndarray, float]], model=None) -> str:
+    """The app's whole-clip reading of ``clip`` (see ``snapshot_with``), in words."""
+    r = snapshot_with(method, tracker, clip, model).reading
     if r.hr_bpm is None:
         return r.reason.split(". ")[0]      # "no reading: <why> (<figure>, need <gate>)"
     return f"{r.hr_bpm:.1f} bpm, SNR {r.snr_db:+.2f} dB ({r.quality})"
+
+
+def cadence_trackers(method: str, observations: list, held: list[int], interpolated: list[int]):
+    """(label, K, tracker) for each cadence row: landmarks held K frames, then interpolated between detections
+    K frames apart (only when every frame has a face)."""
+    crop_size = crop_size_for([get_method(method)], EngineSettings().crop_size)
+    for k in held:
+        shipped = " (shipped)" if k == SHIPPED_DETECT_EVERY else ""
+        yield f"held{shipped}", k, HeldReplayTracker(TrackerSettings(crop_size=crop_size, detect_every=k), observations)
+    if all(o is not None for o in observations):
+        for k in interpolated:
+            yield "interpolated", k, InterpolatedReplayTracker(TrackerSettings(crop_size=crop_size), observations, k)
+
+
+def cadence_on_dev_clips(detector: FaceLandmarkDetector, names: list[str], methods: list[str], held: list[int],
+                         interpolated: list[int]) -> None:
+    """The cadence rows on real clips, each scored against its oximeter (one clip's frames in memory at a time)."""
+    from kdphys.data.dev_clips import ClipSignals, dev_clips, score_clip
+
+    clips = {c.name: c for c in dev_clips()}
+    print("| clip | method | landmarks | every K frames | windows read | read > 5 bpm off | headline error (bpm) | "
+          "ungated error (bpm) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        if name not in clips:
+            print(f"| {name} | not found | | | | | | |")
+            continue
+        frames = load_clip(clips[name].video)
+        observations = [detector.detect(rgb) for rgb, _ in frames]
+        for method in methods:
+            for label, k, tracker in cadence_trackers(method, observations, held, interpolated):
+                snap = snapshot_with(method, tracker, frames)
+                score = score_clip(clips[name], ClipSignals(t_s=snap.t_s, trace=snap.trace.astype(np.float64),
+                                                            face=snap.face_present,
+                                                            raw_bvp=np.asarray(snap.raw_bvp, np.float64), fps=snap.fps))
+                head = "no reading" if score.headline_error is None else f"{score.headline_error:+.1f}"
+                print(f"| {name} | {method} | {label} | {k} | {100 * score.readings.accepted.mean():.0f}% | "
+                      f"{score.wrong_windows} | {head} | {score.ungated_error:+.1f} |", flush=True)
+        del frames
 
 
 def _landmarker_process(frames_path: str, start, results) -> None:
@@ -281,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=["pos", "student"])
     parser.add_argument("--held", nargs="+", type=int, default=[4, 5, 6, 7, 8, 10])
     parser.add_argument("--interpolated", nargs="+", type=int, default=[5, 10, 15, 20])
+    parser.add_argument("--clips", nargs="+", help="cadence on these real clips (dev subjects, 'sample'), scored "
+                                                   "against their oximeter")
     args = parser.parse_args(argv)
 
     if "decode" in args.parts:
@@ -304,9 +353,9 @@ def main(argv: list[str] | None = None) -> None:
         print()
         if args.parts == ["process"]:
             return
-    clip = load_clip(args.video)
-    frames = [rgb for rgb, _ in clip]
     detector = FaceLandmarkDetector()
+    clip = load_clip(args.video) if not (args.clips and args.parts == ["cadence"]) else []
+    frames = [rgb for rgb, _ in clip]
     if "cost" in args.parts:
         c = landmarker_cost(detector, frames[:60])
         per_frame = c["cpu_ms"] / SHIPPED_DETECT_EVERY
@@ -321,7 +370,9 @@ def main(argv: list[str] | None = None) -> None:
         hidden = (o["landmarker_s"] + o["python_s"] - o["both_s"]) / min(o["landmarker_s"], o["python_s"])
         print(f"| {o['landmarker_s']:.3f} | {o['python_s']:.3f} | {o['both_s']:.3f} | "
               f"{o['landmarker_s'] + o['python_s']:.3f} | {100 * hidden:.0f} % of the shorter hidden |\n")
-    if "cadence" in args.parts:
+    if "cadence" in args.parts and args.clips:
+        cadence_on_dev_clips(detector, args.clips, args.methods, args.held, args.interpolated)
+    elif "cadence" in args.parts:
         observations = [detector.detect(rgb) for rgb in frames]
         if any(o is None for o in observations):
             print("cadence: the landmarker misses a face on some frames of this video; the interpolated rows "
@@ -331,14 +382,8 @@ def main(argv: list[str] | None = None) -> None:
         print("| method | landmarks | every K frames | reading |")
         print("|---|---|---|---|")
         for method in args.methods:
-            crop_size = crop_size_for([get_method(method)], EngineSettings().crop_size)
-            for k in args.held:
-                tracker = HeldReplayTracker(TrackerSettings(crop_size=crop_size, detect_every=k), observations)
-                shipped = " (shipped)" if k == SHIPPED_DETECT_EVERY else ""
-                print(f"| {method} | held{shipped} | {k} | {reading_with(method, tracker, clip)} |", flush=True)
-            for k in args.interpolated:
-                tracker = InterpolatedReplayTracker(TrackerSettings(crop_size=crop_size), observations, k)
-                print(f"| {method} | interpolated | {k} | {reading_with(method, tracker, clip)} |", flush=True)
+            for label, k, tracker in cadence_trackers(method, observations, args.held, args.interpolated):
+                print(f"| {method} | {label} | {k} | {reading_with(method, tracker, clip)} |", flush=True)
     detector.close()
 
 

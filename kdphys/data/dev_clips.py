@@ -4,6 +4,7 @@
     for clip in dev_clips():                     # UBFC-rPPG dev subjects (when present) + the sample clip
         sig = clip_signals(clip, "pos")          # the app's engine on the video, cached in .cache/
         ref_hr = clip.reference.hr_in_windows(sig.t_s, windows)
+        score = score_clip(clip, sig)            # the app's windows against the oximeter over the same spans
 
 The UBFC-rPPG subjects live outside the repository (``kdphys.paths.UBFC_DEV_DIR``, research terms: never
 committed or shipped); a clone without them has only the sample clip. The cache (``.cache/dev-signals``,
@@ -131,3 +132,41 @@ def clip_signals(clip: DevClip, method="pos", cache_dir: Path | None = None, ref
     np.savez(path, t_s=signals.t_s, trace=signals.trace, face=signals.face, raw_bvp=signals.raw_bvp,
              fps=signals.fps)
     return signals
+
+
+@dataclass
+class ClipScore:
+    """The app's reading of a clip against its reference.
+
+    readings: ``kdphys.signal.readings.Readings`` of the whole clip (10 s windows, gate). ref_hr: (n_windows,)
+    the reference's heart rate in each window, bpm (nan where it has none). headline_error: the headline's
+    heart rate minus the reference's median over the windows read, bpm (None without a reading). ungated_error:
+    the median of every window's tracked heart rate minus the reference's median, bpm (the gate ignored).
+    wrong_windows: windows read more than 5 bpm from the reference.
+    """
+
+    readings: object
+    ref_hr: np.ndarray
+    headline_error: float | None
+    ungated_error: float
+    wrong_windows: int
+
+
+def score_clip(clip: DevClip, signals: ClipSignals, wrong_bpm: float = 5.0) -> ClipScore:
+    """Read ``signals`` as an upload is read (``read_signal``) and compare each window with ``clip.reference``."""
+    from kdphys.signal.readings import read_signal
+
+    s = signals
+    r = read_signal(s.raw_bvp, s.fps, s.face, raw_trace=s.trace)
+    slices = [slice(int(round(w.start_s * s.fps)), int(round(w.end_s * s.fps))) for w in r.windows]
+    ref = clip.reference.hr_in_windows(s.t_s, slices)
+    tracked = np.array([w.candidate_hr_bpm for w in r.windows])
+    ok = np.isfinite(tracked) & np.isfinite(ref)
+    ungated = float(np.median(tracked[ok]) - np.median(ref[ok])) if ok.any() else float("nan")
+    read = r.accepted & np.isfinite(ref)
+    headline = None
+    if r.summary.hr_bpm is not None and read.any():
+        headline = float(r.summary.hr_bpm - np.median(ref[read]))
+    shown = np.array([w.reading.hr_bpm if w.accepted else np.nan for w in r.windows], dtype=float)
+    wrong = int(np.sum(np.abs(shown[read] - ref[read]) > wrong_bpm))
+    return ClipScore(readings=r, ref_hr=ref, headline_error=headline, ungated_error=ungated, wrong_windows=wrong)
