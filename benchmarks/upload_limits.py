@@ -217,9 +217,7 @@ def cadence_on_dev_clips(detector: FaceLandmarkDetector, names: list[str], metho
         for method in methods:
             for label, k, tracker in cadence_trackers(method, observations, held, interpolated):
                 snap = snapshot_with(method, tracker, frames)
-                score = score_clip(clips[name], ClipSignals(t_s=snap.t_s, trace=snap.trace.astype(np.float64),
-                                                            face=snap.face_present,
-                                                            raw_bvp=np.asarray(snap.raw_bvp, np.float64), fps=snap.fps))
+                score = score_clip(clips[name], ClipSignals.from_snapshot(snap))
                 head = "no reading" if score.headline_error is None else f"{score.headline_error:+.1f}"
                 print(f"| {name} | {method} | {label} | {k} | {100 * score.readings.accepted.mean():.0f}% | "
                       f"{score.wrong_windows} | {head} | {score.ungated_error:+.1f} |", flush=True)

@@ -17,11 +17,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kdphys import paths
 from kdphys.data.reference import Reference, sample_clip_reference
+
+if TYPE_CHECKING:
+    from kdphys.signal.readings import Readings
 
 #: Packages of kdphys whose code decides what the engine extracts from a video (their sources are part of
 #: the cache key).
@@ -48,6 +52,12 @@ class ClipSignals:
     face: np.ndarray
     raw_bvp: np.ndarray
     fps: float
+
+    @classmethod
+    def from_snapshot(cls, snap) -> ClipSignals:
+        """The signals of an engine's ``snapshot()`` (kdphys.pipeline.engine.Snapshot), as float64."""
+        return cls(t_s=snap.t_s, trace=snap.trace.astype(np.float64), face=snap.face_present,
+                   raw_bvp=np.asarray(snap.raw_bvp, np.float64), fps=snap.fps)
 
 
 def ubfc_dev_clips(root: Path | None = None) -> list[DevClip]:
@@ -124,10 +134,8 @@ def clip_signals(clip: DevClip, method="pos", cache_dir: Path | None = None, ref
             return ClipSignals(t_s=z["t_s"], trace=z["trace"], face=z["face"], raw_bvp=z["raw_bvp"],
                                fps=float(z["fps"]))
     engine = Engine(EngineSettings(method=method.name), method=method, keep_all=True, landmarkers=upload_landmarkers())
-    snap = analyze_video(clip.video, engine=engine).snapshot
+    signals = ClipSignals.from_snapshot(analyze_video(clip.video, engine=engine).snapshot)
     engine.tracker.close()
-    signals = ClipSignals(t_s=snap.t_s, trace=snap.trace.astype(np.float64), face=snap.face_present,
-                          raw_bvp=np.asarray(snap.raw_bvp, np.float64), fps=snap.fps)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(path, t_s=signals.t_s, trace=signals.trace, face=signals.face, raw_bvp=signals.raw_bvp,
              fps=signals.fps)
@@ -145,7 +153,7 @@ class ClipScore:
     wrong_windows: windows read more than 5 bpm from the reference.
     """
 
-    readings: object
+    readings: Readings
     ref_hr: np.ndarray
     headline_error: float | None
     ungated_error: float
