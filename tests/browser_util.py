@@ -177,7 +177,7 @@ def live_driver(y4m: Path, out_json: Path, shot: Path | None, timeout_s: float) 
         try:
             page.goto(f"{url}/live", wait_until="domcontentloaded")
             wait_for_text(page, r"Live webcam", 30)
-            result["app_navigation"] = "Analyze a video" in page.inner_text("body")   # main.py's st.navigation
+            result["app_navigation"] = "Analyse a video" in page.inner_text("body")   # main.py's st.navigation
             frame = _webrtc_frame(page, 45)
             frame.get_by_role("button", name=re.compile("start", re.I)).click()
             started = time.monotonic()

@@ -86,7 +86,7 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def test_analyze_sample_clip_shows_hr_near_reference(reference_hr_bpm):
     at = _analyze_page()
     text = page_text(at)
-    assert "Analyze a video" in text
+    assert "Analyse a video" in text
     assert "Default: POS" in text or "Default: the student" in text
     at.button(key="sample_button").click().run()
     assert_no_traceback(at)

@@ -40,7 +40,7 @@ NEURAL_READY = model_status()["teacher"].available and model_status()["student"]
 
 @pytest.fixture(scope="module")
 def sample_page() -> AppTest:
-    """The Analyze page after "Try the sample clip" with POS chosen (the default is the student)."""
+    """The Analyse page after "Try the sample clip" with POS chosen (the default is the student)."""
     at = AppTest.from_file(MAIN, default_timeout=RUN_TIMEOUT_S)
     at.run()
     at.selectbox(key="analyze_method").set_value("pos").run()

@@ -149,7 +149,7 @@ def _upload(name: str, data: bytes, mime: str = "video/mp4") -> AppTest:
 
 @pytest.mark.parametrize("case", CASES)
 def test_upload_page(inputs, case):
-    """The Analyze page with the file uploaded: a specific message or a correct HR, never a traceback."""
+    """The Analyse page with the file uploaded: a specific message or a correct HR, never a traceback."""
     m = inputs(case)
     at = _upload(m.path.name, m.path.read_bytes(), MIME[m.path.suffix])
     assert not at.exception, [e.value for e in at.exception]

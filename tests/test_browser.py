@@ -81,7 +81,7 @@ def test_upload_sample_hr_matches_reference_and_screenshots():
             browser.close()
     # issue 16, item 9: /analyze opens the page (no "Page not found" dialog), and viewers get no "Deploy"
     assert "Page not found" not in opened_directly and "Deploy" not in opened_directly, opened_directly[:500]
-    assert "Analyze a video" in opened_directly
+    assert "Analyse a video" in opened_directly
     # item 5: the compare table is not cut off at the right
     assert fits is not None and fits["table"] <= fits["page"] + 1 and fits["scroll"] <= 0, fits
     match = HR_PATTERN.search(text)

@@ -1,5 +1,5 @@
 """The "where the models look" panel: the teacher's and the student's attention over the face, shared by
-the Analyze and the Teacher vs student pages. Maps and pictures come from kdphys.explain and
+the Analyse and the Teacher vs student pages. Maps and pictures come from kdphys.explain and
 kdphys.explain.attention_view; this module only lays them out.
 """
 

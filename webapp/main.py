@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="KDPhys heart rate", page_icon="❤", layout="wide")
 
 _PAGES_DIR = Path(__file__).resolve().parent / "pages"
-ANALYZE = st.Page(_PAGES_DIR / "analyze.py", title="Analyze a video", icon=":material/movie:", url_path="home",
+ANALYZE = st.Page(_PAGES_DIR / "analyze.py", title="Analyse a video", icon=":material/movie:", url_path="home",
                   default=True)   # served at the root URL; "home" only keeps the name apart from /analyze
 
 
@@ -31,6 +31,6 @@ pages = [
     st.Page(_PAGES_DIR / "live.py", title="Live webcam", icon=":material/videocam:", url_path="live"),
     st.Page(_PAGES_DIR / "compare.py", title="Teacher vs student", icon=":material/compare:", url_path="compare"),
     st.Page(_PAGES_DIR / "about.py", title="About", icon=":material/info:", url_path="about"),
-    st.Page(_to_analyze, title="Analyze a video", url_path="analyze", visibility="hidden"),
+    st.Page(_to_analyze, title="Analyse a video", url_path="analyze", visibility="hidden"),
 ]
 st.navigation(pages).run()

@@ -1,4 +1,4 @@
-"""Analyze a video: upload (or the sample clip) -> kdphys.pipeline.upload.analyze_video -> HR, plots, downloads.
+"""Analyse a video: upload (or the sample clip) -> kdphys.pipeline.upload.analyze_video -> HR, plots, downloads.
 
 Uploaded bytes are analysed from memory (io.BytesIO); nothing is written to disk except the CSV exports,
 which go through a private temporary directory that is deleted at once (webapp/ui.analysis_downloads).
@@ -215,7 +215,7 @@ def _show_result(state: dict, statuses: dict) -> None:
 
 
 def main() -> None:
-    st.title("Analyze a video")
+    st.title("Analyse a video")
     st.write("Upload a video of a face (still, well lit, 10 s or more) or try the sample clip. The heart rate "
              "comes from the colour of the skin; it is shown only when the signal supports one.")
     statuses = model_status()
