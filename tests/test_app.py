@@ -222,6 +222,11 @@ def test_compare_page_sample_and_corrupt_upload():
     assert_no_traceback(at)
     text = page_text(at)
     assert re.search(r"POS \(classical\):\s*[0-9.]+ bpm", text), text
+    for label in ("Teacher (large neural network)", "Student (small neural network)"):
+        # a network that gives no reading where POS reads: its own limit, not advice to the person
+        if re.search(re.escape(label) + r":\s*no reading", text):
+            warning = next(w.value for w in at.warning if label in w.value)
+            assert "the limit is this method's" in warning and "Hold still" not in warning, warning
     at.file_uploader(key="compare_upload").upload("junk.mp4", b"\x00" * 1000, "video/mp4")
     at.run()
     at.button(key="compare_uploaded").click().run()

@@ -80,6 +80,19 @@ def summary_rows(results: dict) -> list[dict]:
     return rows
 
 
+def unclear_to_this_method(method: str, results: dict) -> str | None:
+    """For a method whose signal was not clear enough on a video that another method read: what to show
+    instead of the usual advice to the person (hold still, face the light), which the others' readings
+    contradict. None otherwise (a reading, another cause, or no method read the video)."""
+    reading = results[method].snapshot.reading
+    others = [ui.method_label(m) for m, r in results.items() if m != method and r.snapshot.reading.hr_bpm is not None]
+    if reading.hr_bpm is not None or reading.cause != "unclear" or not others:
+        return None
+    return (f"**{ui.method_label(method)}:** no reading. Its pulse signal is not clear enough on this video, which "
+            f"{' and '.join(others)} {'reads' if len(others) == 1 else 'read'}: the limit is this method's, not "
+            "the video's.")
+
+
 def main() -> None:
     st.title("Teacher vs student")
     st.write("The same video through the teacher (a large 3D neural network), the student distilled from it "
@@ -106,8 +119,12 @@ def main() -> None:
     cols = st.columns(len(results))
     for col, (method, result) in zip(cols, results.items()):
         with col:
-            ui.hr_badge(result.snapshot.reading, label=ui.method_label(method),
-                        n_windows=len(result.snapshot.readings.windows), details=False)
+            note = unclear_to_this_method(method, results)
+            if note:
+                st.warning(note)
+            else:
+                ui.hr_badge(result.snapshot.reading, label=ui.method_label(method),
+                            n_windows=len(result.snapshot.readings.windows), details=False)
     st.table(summary_rows(results))
     st.caption("Time per frame: the method alone, without reading the video and tracking the face. Parameters: "
                "the numbers a network learned.")
