@@ -33,9 +33,10 @@ SESSION_KEY = "live_session"
 STOPPED_KEY = "live_stopped"     # True after STOP, until the camera plays again
 #: No STUN/TURN servers: works offline on localhost (and on a LAN); see README to expose the app.
 RTC_CONFIGURATION = {"iceServers": []}
-#: LiveStatus.state in words.
-STATES = {"waiting": "waiting for the camera", "warming up": "warming up", "tracking": "face tracked",
-          "face lost": "no face in view", "stopped": "video stopped"}
+#: LiveStatus.state in words, short enough for a metric in half the column (longer ones end in "…"; the
+#: heart-rate box above says the whole reason).
+STATES = {"waiting": "waiting", "warming up": "warming up", "tracking": "face tracked", "face lost": "no face",
+          "stopped": "no video"}
 INTRO = ("Press **START** and allow the camera. Sit still, face the camera in even light. A heart rate needs at "
          "least 5 s of steady face, and it shows once the pulse is clear, which takes from 10 s to a minute "
          "(sometimes longer). It then updates once a second, from the last 10 s. Frames are processed in memory "
