@@ -1,13 +1,14 @@
 """The upload default on the UBFC-rPPG dev subjects (real faces, finger oximeter): readings and ungated error.
 
 Needs ``../shared/data/ubfc-rppg-dev`` (research terms: never in the repository); skipped without it. The
-signals are the app's upload path, cached in .cache/ (kdphys.data.dev_clips).
+signals are the app's upload path, cached in .cache/ (kdphys.data.dev_clips). The scorer itself
+(``score_clip``) is checked on made-up pulses, which need no data.
 """
+
+from pathlib import Path
 
 import numpy as np
 import pytest
-
-from pathlib import Path
 
 from kdphys.data.dev_clips import ClipSignals, DevClip, clip_signals, score_clip, ubfc_dev_clips
 from kdphys.data.reference import Reference
@@ -36,6 +37,7 @@ def test_score_clip_compares_each_window_with_the_oximeter_over_the_same_span():
     wrong = _scored(120.0)
     assert wrong.ungated_error == pytest.approx(30.0, abs=1.5)
     assert wrong.headline_error == pytest.approx(30.0, abs=1.5) and wrong.wrong_windows == wrong.readings.accepted.sum() > 0
+
 
 @pytest.fixture(scope="module")
 def results():
