@@ -44,7 +44,7 @@ def main() -> int:
     for clip in clips:
         s = clip_signals(clip, method)
         score = score_clip(clip, s)
-        r, ref, tracked_err = score.readings, score.ref_hr, score.ungated_error
+        r, tracked_err = score.readings, score.ungated_error
         wave = clip.reference.on_grid(s.t_s)
         finite = np.isfinite(wave)
         toolbox_err = (sig.spectral_hr_bpm(s.raw_bvp[finite], s.fps, TOOLBOX_BAND_HZ)
@@ -56,9 +56,7 @@ def main() -> int:
             print(f"| {clip.name} | {r.summary.reason} | | | {100 * r.accepted.mean():.0f}% | | {tracked_err:+.1f} | "
                   f"{toolbox_err:+.1f} |")
             continue
-        read = r.accepted & np.isfinite(ref)
-        ref_hr = float(np.median(ref[read]))
-        err = score.headline_error
+        ref_hr, err = score.reference_read_bpm, score.headline_error
         read_errors.append(err)
         span = r.read_mask()
         beats = beats_where_read(r)

@@ -34,6 +34,7 @@ def test_score_clip_compares_each_window_with_the_oximeter_over_the_same_span():
     assert right.headline_error == pytest.approx(0.0, abs=1.0) and right.ungated_error == pytest.approx(0.0, abs=1.0)
     assert right.wrong_windows == 0 and right.readings.accepted.mean() > 0.9
     assert right.ref_hr.shape == (len(right.readings.windows),) and np.all(np.abs(right.ref_hr - 90.0) < 1.5)
+    assert right.reference_read_bpm == pytest.approx(90.0, abs=1.5)
     wrong = _scored(120.0)
     assert wrong.ungated_error == pytest.approx(30.0, abs=1.5)
     assert wrong.headline_error == pytest.approx(30.0, abs=1.5) and wrong.wrong_windows == wrong.readings.accepted.sum() > 0

@@ -147,14 +147,16 @@ class ClipScore:
     """The app's reading of a clip against its reference.
 
     readings: ``kdphys.signal.readings.Readings`` of the whole clip (10 s windows, gate). ref_hr: (n_windows,)
-    the reference's heart rate in each window, bpm (nan where it has none). headline_error: the headline's
-    heart rate minus the reference's median over the windows read, bpm (None without a reading). ungated_error:
+    the reference's heart rate in each window, bpm (nan where it has none). reference_read_bpm: the reference's
+    median over the windows read, bpm, and headline_error: the headline's heart rate minus it (both None
+    without a reading). ungated_error:
     the median of every window's tracked heart rate minus the reference's median, bpm (the gate ignored).
     wrong_windows: windows read more than 5 bpm from the reference.
     """
 
     readings: Readings
     ref_hr: np.ndarray
+    reference_read_bpm: float | None
     headline_error: float | None
     ungated_error: float
     wrong_windows: int
@@ -172,9 +174,11 @@ def score_clip(clip: DevClip, signals: ClipSignals, wrong_bpm: float = 5.0) -> C
     ok = np.isfinite(tracked) & np.isfinite(ref)
     ungated = float(np.median(tracked[ok]) - np.median(ref[ok])) if ok.any() else float("nan")
     read = r.accepted & np.isfinite(ref)
-    headline = None
+    reference = headline = None
     if r.summary.hr_bpm is not None and read.any():
-        headline = float(r.summary.hr_bpm - np.median(ref[read]))
+        reference = float(np.median(ref[read]))
+        headline = r.summary.hr_bpm - reference
     shown = np.array([w.reading.hr_bpm if w.accepted else np.nan for w in r.windows], dtype=float)
     wrong = int(np.sum(np.abs(shown[read] - ref[read]) > wrong_bpm))
-    return ClipScore(readings=r, ref_hr=ref, headline_error=headline, ungated_error=ungated, wrong_windows=wrong)
+    return ClipScore(readings=r, ref_hr=ref, reference_read_bpm=reference, headline_error=headline,
+                     ungated_error=ungated, wrong_windows=wrong)
