@@ -14,7 +14,9 @@ from streamlit.testing.v1 import AppTest
 from kdphys import paths
 from kdphys.explain import (METHOD_NOTES, attention_comparison, compare_with_reference, default_method,
                             method_label, model_status, upload_fallback)
-from kdphys.pipeline.live import LiveSession
+from kdphys.methods.registry import source_note
+from kdphys.pipeline.live import LiveSession, LiveStatus
+from kdphys.signal.quality import HrReading
 from kdphys.data.reference import sample_clip_hr_bpm, sample_clip_reference
 from kdphys.io.video import iter_frames
 from kdphys.io.write import write_video
@@ -166,6 +168,23 @@ def test_live_page_renders_waiting_state():
     assert "POS (classical)" in [o for r in at.radio for o in r.options]
 
 
+def test_live_page_names_a_fallback_reading_source_once(monkeypatch):
+    """When POS reads the student's unclear window, the caption under the heart rate says so; the footer names
+    the chosen method only."""
+    reading = HrReading(72.0, None, "fair", 3.0, 0.7, 71.0, 1.0, confidence=0.9)
+    status = LiveStatus(reading=reading, state="tracking", t_s=np.arange(300) / 30.0, bvp=np.zeros(300), fps=30.0,
+                        latency_ms=3.0, frames_in=600, signal_s=20.0, method="student", frame_hw=(480, 640),
+                        source="pos")
+    monkeypatch.setattr(LiveSession, "status", lambda self: status)
+    at = _analyze_page()
+    at.switch_page("pages/live.py").run()
+    assert_no_traceback(at)
+    captions = [str(c.value) for c in at.caption]
+    assert sum("comes from POS (classical)" in c for c in captions) == 1, captions
+    assert not any("no reading from it" in c for c in captions), captions
+    assert any(c.startswith(method_label("student") + " · ") for c in captions), captions
+
+
 def test_live_session_real_frames_give_hr_then_no_reading_when_face_lost(reference_hr_bpm):
     """Real clip frames through a LiveSession: HR after warm-up; face gone -> "no reading" within 2 s."""
     clock = [0.0]
@@ -267,6 +286,8 @@ def test_model_status_follows_weight_files(tmp_path, monkeypatch):
     assert method_label("pbv-pos-or-green", "green").endswith(", read with the green channel")
     assert method_label("pos", "pos") == method_label("pos") == "POS (classical)"
     assert method_label("student", "green").endswith(", no reading from it: read with the green channel")
+    assert source_note("student", "pbv") == "no reading from it: read with PBV"   # the CLI's method line
+    assert source_note("pos", "pos") is None and source_note("pos", None) is None
     assert upload_fallback("student") == "pbv-pos-or-green" and upload_fallback("pos") is None
     (tmp_path / "student.onnx").write_bytes(b"x")
     assert model_status(tmp_path)["student"].detail == "weights/student.onnx"

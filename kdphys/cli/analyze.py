@@ -15,8 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kdphys.methods import CLASSICAL_METHODS
-from kdphys.methods.registry import default_method, upload_fallback
+from kdphys.methods.registry import default_method, source_note, upload_fallback
 from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.signal.hr_track import TrackSettings
@@ -66,12 +65,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     snap = result.snapshot
     reading = snap.reading
-    if snap.signal_source == snap.method:
-        print(f"method: {snap.method}")
-    elif settings.fallback and snap.method not in CLASSICAL_METHODS:
-        print(f"method: {snap.method} (no reading from it; read with {settings.fallback}: {snap.signal_source})")
-    else:
-        print(f"method: {snap.method} (read with {snap.signal_source})")
+    note = source_note(snap.method, snap.signal_source)
+    print(f"method: {snap.method}" + (f" ({note})" if note else ""))
     print(f"heart rate: {reading.describe()}")
     if reading.hr_bpm is not None:
         print(f"quality: {reading.quality} (confidence {reading.confidence:.2f}, periodicity {reading.sqi:.2f}, "

@@ -36,15 +36,22 @@ METHOD_NOTES = {"student": ("Where the student gives no reading, PBV, POS or the
 SOURCE_WORDS = {"pos": "POS", "pbv": "PBV", "green": "the green channel", "chrom": "CHROM"}
 
 
+def source_note(name: str, source: str | None) -> str | None:
+    """Which signal method ``name`` was read with, in words, when it is not its own (``source``, e.g.
+    ``Snapshot.signal_source``, differs from ``name``): "read with the green channel" for a choosing method,
+    "no reading from it: read with POS" for a network whose upload fallback read the video; else None."""
+    if not source or source == name:
+        return None
+    words = SOURCE_WORDS.get(source, source)
+    return f"no reading from it: read with {words}" if name in WEIGHT_FILES else f"read with {words}"
+
+
 def method_label(name: str, source: str | None = None) -> str:
-    """A method in words ("POS (classical)"); unknown names as they are. With the ``source`` a choosing
-    method took (``Snapshot.signal_source``) when it differs from ``name``: "..., read with the green channel";
-    for a network whose upload fallback read the video: "..., no reading from it: read with POS"."""
+    """A method in words ("POS (classical)"); unknown names as they are; with ``source_note(name, source)``
+    after a comma when there is one ("Student (small neural network), no reading from it: read with POS")."""
     label = METHOD_LABELS.get(name, name)
-    if source and source != name:
-        words = SOURCE_WORDS.get(source, source)
-        label += f", no reading from it: read with {words}" if name in WEIGHT_FILES else f", read with {words}"
-    return label
+    note = source_note(name, source)
+    return f"{label}, {note}" if note else label
 
 
 def weights_version(name: str, weights_dir: Path | None = None) -> str:

@@ -68,7 +68,7 @@ def _show_status(session: LiveSession) -> None:
     if len(status.t_s) >= 2:
         st.plotly_chart(plots.live_waveform(status.t_s, status.bvp), key="live_wave")
     size = f" · video {status.frame_hw[1]}×{status.frame_hw[0]} pixels" if status.frame_hw else ""
-    st.caption(f"{ui.method_label(status.method, source)} · {status.signal_s:.0f} s of signal · "
+    st.caption(f"{ui.method_label(status.method)} · {status.signal_s:.0f} s of signal · "
                f"heart rate from the last {session.engine.settings.track.window_s:.0f} s{size}")
 
 
