@@ -197,6 +197,12 @@ def test_compare_attention_is_over_the_face_in_plain_words(compare_page):
     slider = next(s for s in at.select_slider if s.key == "compare_att_time")
     assert slider.label == "Time in the video" and all(o.endswith(" s") for o in slider.options)
     assert re.search(r"Agreement at [0-9]+ s [01]\.[0-9]{2}", text) and "1 = exactly the same places" in text
+    results = at.session_state["compare"]["results"]     # a network that did not read the video: its map is no proof
+    unread = [n for n in ("teacher", "student") if results[n].snapshot.reading.hr_bpm is None]
+    said = [c for c in (str(e.value) for e in at.caption) if "gave no reading of this video" in c]
+    assert len(said) == (1 if unread else 0), said
+    if unread:
+        assert said[0].startswith("The " + " and the ".join(unread) + " gave no reading") and "looked, not" in said[0]
     captions = [c for el in at.get("image") for c in el.captions]
     assert any(c.startswith("Teacher, middle layer, ") and c.endswith(" s") for c in captions), captions
     assert "colour scale of the heat" in captions

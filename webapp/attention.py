@@ -5,6 +5,8 @@ kdphys.explain.attention_view; this module only lays them out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from kdphys.explain.attention_view import animation_gif, colour_scale, layer_label, over_face
@@ -16,7 +18,7 @@ AGREEMENT_HELP = ("Agreement: how much the two maps put their weight on the same
 PICTURE_PX = 300
 
 
-def attention_panel(keyframes, state: dict, key: str) -> None:
+def attention_panel(keyframes, state: dict, key: str, unread: Sequence[str] = ()) -> None:
     """Teacher and student maps over the face at a chosen time and layer, the colour scale, the agreement
     and an animation over the whole video.
 
@@ -24,10 +26,17 @@ def attention_panel(keyframes, state: dict, key: str) -> None:
         keyframes: AnalysisResult.keyframes (kdphys.pipeline.engine.Keyframe list).
         state: a dict in session_state that keeps the computed maps and animations for this result.
         key: prefix of the widget keys (one panel per page).
+        unread: the networks ("teacher", "student") that gave no reading of this video: the caption says
+            that their maps show where they looked, not where they found a pulse.
     """
     st.subheader("Where the models look")
     st.caption("The heat over the face shows which parts each network relies on to find the pulse (red: most, "
                "blue: little). Both see only the skin inside the white box.")
+    if unread:
+        names = " and the ".join(n for n in ("teacher", "student") if n in unread)
+        maps, it = ("its map shows", "it") if len(unread) == 1 else ("their maps show", "they")
+        st.caption(f"The {names} gave no reading of this video: {maps} where {it} looked, not where {it} found "
+                   "a pulse.")
     if len(keyframes) < 2:
         st.info("No attention maps: too few face pictures (the video is too short or shows no face).")
         return

@@ -130,7 +130,9 @@ def _show_attention(result, statuses: dict, state: dict) -> None:
     if not (statuses["teacher"].available and statuses["student"].available):
         st.info("Attention maps need both the trained teacher and the trained student.")
         return
-    attention_panel(result.keyframes, state, key="analyze_att")
+    snap = result.snapshot
+    unread = [snap.method] if snap.reading.hr_bpm is None or snap.signal_source != snap.method else []
+    attention_panel(result.keyframes, state, key="analyze_att", unread=unread)
 
 
 def _reference_source(state: dict):

@@ -132,7 +132,8 @@ def main() -> None:
     if curves:
         st.plotly_chart(plots.overlaid_waveforms(curves), key="compare_waves")
     if "teacher" in results and "student" in results:
-        attention_panel(results["student"].keyframes, state, key="compare_att")
+        unread = [m for m in ("teacher", "student") if results[m].snapshot.reading.hr_bpm is None]
+        attention_panel(results["student"].keyframes, state, key="compare_att", unread=unread)
     else:
         st.info("Attention maps appear here once both the teacher and the student are trained.")
 
