@@ -155,6 +155,7 @@ def test_reference_comparison_on_sample_is_consistent(reference_hr_bpm):
     assert cmp.mae_bpm < 5.0
     assert cmp.loa_low_bpm <= cmp.bias_bpm <= cmp.loa_high_bpm
     assert len(cmp.t_s) == len(cmp.est_trend_bpm) == len(cmp.ref_trend_bpm) >= 3
+    assert len(cmp.t_s) + cmp.read_without_reference == int(result.snapshot.readings.accepted.sum())
 
 
 # --------------------------------------------------------------------------------------- live page

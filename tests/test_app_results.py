@@ -258,6 +258,9 @@ def test_reference_offset_defaults_to_the_video_start_and_limits_are_numbers(sam
     text = page_text(at)
     cmp = compare_with_reference(analyze_video(paths.SAMPLE_VIDEO).snapshot, sample_clip_reference())
     assert f"Limits of agreement (95%): {cmp.loa_low_bpm:+.1f} to {cmp.loa_high_bpm:+.1f} bpm" in text
+    assert f"Over the {len(cmp.t_s)} windows of 10 s that the video read" in text
+    # the oximeter ends before the clip's last window: a window the video read but cannot be compared is named
+    assert (f"{cmp.read_without_reference} more window" in text) == (cmp.read_without_reference > 0), text
 
 
 def test_sample_button_and_uploaded_oximeter_give_the_same_numbers(sample_page):

@@ -52,6 +52,10 @@ def test_report_holds_everything_on_one_page(sample_result, tmp_path):
     for words in ("Pulse waveform", "Heart rate over time", "Spectrum of the pulse", "Comparison with the reference",
                   f"{cmp.loa_low_bpm:+.1f} to {cmp.loa_high_bpm:+.1f} bpm", f"{cmp.mae_bpm:.1f} bpm"):
         assert words in text, words
+    flat = " ".join(text.split())
+    assert f"{len(cmp.t_s)} (those the video read" in flat
+    assert (f"; {cmp.read_without_reference} more without clear beats in the reference)" in flat) == \
+        (cmp.read_without_reference > 0), flat
     assert " ".join(NOT_A_MEDICAL_DEVICE.split()) in text
     images = reader.pages[0].images
     assert len(images) == 3, [i.name for i in images]         # waveform, trend, spectrum

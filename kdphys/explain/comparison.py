@@ -22,10 +22,12 @@ class ReferenceComparison:
         est_hr_bpm: the video's reading (None when there was none), bpm.
         ref_hr_read_bpm: the reference's median over the windows the video read (the span the reading
             covers; None when none was read), bpm.
-        t_s: (m,) centres of the windows the video read, s.
+        t_s: (m,) centres of the windows the video read and the reference gives a heart rate in, s.
         est_trend_bpm, ref_trend_bpm: (m,) their heart rates, video and reference, bpm.
         mae_bpm, pearson_r: over those windows (NaN when none; pearson NaN below 3 or when constant).
         bias_bpm, loa_low_bpm, loa_high_bpm: Bland-Altman bias and 95% limits of agreement, est - ref, bpm.
+        read_without_reference: windows the video read where the reference has no heart rate (no clear beats,
+            or it ended before the window did): left out of everything above.
     """
 
     ref_hr_bpm: float
@@ -39,6 +41,7 @@ class ReferenceComparison:
     bias_bpm: float
     loa_low_bpm: float
     loa_high_bpm: float
+    read_without_reference: int = 0
 
 
 def compare_with_reference(snapshot, reference) -> ReferenceComparison:
@@ -72,7 +75,8 @@ def compare_with_reference(snapshot, reference) -> ReferenceComparison:
         t_s=snapshot.readings.centres_s[read], est_trend_bpm=est, ref_trend_bpm=ref,
         mae_bpm=float(metrics.mae(est, ref)) if read.any() else nan,
         pearson_r=float(metrics.pearson(est, ref)) if read.sum() >= 3 and est.std() > 0 and ref.std() > 0 else nan,
-        bias_bpm=ba.bias if ba else nan, loa_low_bpm=ba.loa_low if ba else nan, loa_high_bpm=ba.loa_high if ba else nan)
+        bias_bpm=ba.bias if ba else nan, loa_low_bpm=ba.loa_low if ba else nan, loa_high_bpm=ba.loa_high if ba else nan,
+        read_without_reference=int((snapshot.readings.accepted & ~np.isfinite(ref_hr)).sum()))
 
 
 def on_video_clock(reference, started_before_s: float = 0.0):

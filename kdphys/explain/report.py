@@ -130,7 +130,9 @@ def _comparison_rows(comparison) -> list[tuple[str, str]]:
     if len(comparison.t_s) == 0:
         rows.append(("Compared", "nothing: the video gave no reading"))
         return rows
-    rows.append(("Windows compared", f"{len(comparison.t_s)} (those the video read)"))
+    extra = comparison.read_without_reference
+    rows.append(("Windows compared", f"{len(comparison.t_s)} (those the video read"
+                 + (f"; {extra} more without clear beats in the reference)" if extra else ")")))
     rows.append(("Mean absolute difference", f"{comparison.mae_bpm:.1f} bpm"))
     if np.isfinite(comparison.pearson_r):
         rows.append(("Correlation (Pearson r)", f"{comparison.pearson_r:.2f}"))

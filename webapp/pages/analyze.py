@@ -183,12 +183,20 @@ def _comparison_numbers(cmp) -> None:
     c4.metric("Bias (video minus reference)", f"{cmp.bias_bpm:+.1f} bpm")
     st.markdown(f"**Limits of agreement (95%): {cmp.loa_low_bpm:+.1f} to {cmp.loa_high_bpm:+.1f} bpm.** Over the "
                 f"{len(cmp.t_s)} windows of 10 s that the video read, 95% of the differences between video and "
-                "reference are expected to fall between these two values.")
+                "reference are expected to fall between these two values." + _left_out(cmp.read_without_reference))
     p1, p2 = st.columns(2)
     p1.plotly_chart(plots.hr_trend(cmp.t_s, cmp.est_trend_bpm, ref=(cmp.t_s, cmp.ref_trend_bpm),
                                    title="Heart rate: video and reference"), key="ref_trend")
     p2.plotly_chart(plots.bland_altman(cmp.est_trend_bpm, cmp.ref_trend_bpm, cmp.bias_bpm,
                                        cmp.loa_low_bpm, cmp.loa_high_bpm), key="ref_ba")
+
+
+def _left_out(n_windows: int) -> str:
+    """" N more window(s) read from the video ... left out", or "" when none."""
+    if not n_windows:
+        return ""
+    return (f" {n_windows} more {'window' if n_windows == 1 else 'windows'} read from the video "
+            f"{'is' if n_windows == 1 else 'are'} left out: the reference has no clear beats there.")
 
 
 def _show_result(state: dict, statuses: dict) -> None:
