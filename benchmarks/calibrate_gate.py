@@ -6,6 +6,7 @@ of those read, for the tracker settings and gate thresholds considered.
     .venv/bin/python benchmarks/calibrate_gate.py --live           # the live page's confidence gate (~5 min)
     .venv/bin/python benchmarks/calibrate_gate.py --live --window-s 6 8 10   # and the window length
     .venv/bin/python benchmarks/calibrate_gate.py --warmup         # the live page's first 30 s alone
+    .venv/bin/python benchmarks/calibrate_gate.py --warmup --halfwidth-bpm 5 8 12   # and the confidence halfwidth
     .venv/bin/python benchmarks/calibrate_gate.py --live --method student --weights 'runs/cv/{clip}/distill/best.pt'
 
 Data:
@@ -233,6 +234,8 @@ def main() -> int:
     parser.add_argument("--live", action="store_true", help="the live page's windows (implies --quick)")
     parser.add_argument("--warmup", action="store_true",
                         help="the live page's windows before the tracker holds live_track_s of signal (implies --live)")
+    parser.add_argument("--halfwidth-bpm", type=float, nargs="+", default=None,
+                        help="confidence halfwidths to consider with --live or --quick, bpm (default: the tracker's own)")
     parser.add_argument("--window-s", type=float, nargs="+", default=None,
                         help="window lengths to consider, s (default: the tracker's own, 10 s)")
     args = parser.parse_args()
@@ -248,8 +251,9 @@ def main() -> int:
     clips = dev_clips()
     subjects = [c.name for c in clips if c.name != "sample"]
     default = TrackSettings()
-    bases = [dataclasses.replace(default, window_s=w, min_window_s=min(default.min_window_s, w))
-             for w in args.window_s or [default.window_s]]
+    bases = [dataclasses.replace(default, window_s=w, min_window_s=min(default.min_window_s, w), confidence_halfwidth_bpm=h)
+             for w in args.window_s or [default.window_s]
+             for h in args.halfwidth_bpm or [default.confidence_halfwidth_bpm]]
     tracks = bases if args.quick or args.live else [
         dataclasses.replace(base, max_change_bpm_per_s=c, evidence_exponent=e, confidence_halfwidth_bpm=h)
         for base in bases for c, e, h in itertools.product((1.0, 2.0), (0.5, 0.3, 0.2), (3.0, 5.0, 8.0, 10.0))]
@@ -282,10 +286,10 @@ def main() -> int:
                 best = (track, gate, cov)
         return best
 
-    def describe(track, gate) -> str:
-        g = ", ".join(f"{k}={gate[k]}" for k in keys)
-        return (f"{track.window_s:g} s windows, step sd {track.max_change_bpm_per_s}, exponent {track.evidence_exponent}, halfwidth "
-                f"{track.confidence_halfwidth_bpm}; {g}")
+    def describe(track, gate=None) -> str:
+        text = (f"{track.window_s:g} s windows, step sd {track.max_change_bpm_per_s}, exponent {track.evidence_exponent}, "
+                f"halfwidth {track.confidence_halfwidth_bpm}")
+        return text if gate is None else text + "; " + ", ".join(f"{k}={gate[k]}" for k in keys)
 
     if subjects:
         print("\nleave-subject-out: chosen on the other subjects, measured on the held-out one (and the sample clip)")
@@ -302,10 +306,11 @@ def main() -> int:
                   f"{head:+.1f} |")
     track, gate, _ = best_over_tracks(subjects or ["sample"])
     if track is None:
-        print("\nno setting meets the limits; each gate of the first tracker setting:")
-        track, real, _, _, gates, synth = results[0]
-        for g in gates:
-            print_gate(g, real, synth[g["_key"]], subjects or ["sample"])
+        print("\nno setting meets the limits; each gate of each tracker setting:")
+        for track, real, _, _, gates, synth in results:
+            print(describe(track))
+            for g in gates:
+                print_gate(g, real, synth[g["_key"]], subjects or ["sample"])
         return 0
     real, pulses, noise, synth = next((r[1], r[2], r[3], r[5]) for r in results if r[0] == track)
     print(f"\nchosen on all subjects: {describe(track, gate)}")
