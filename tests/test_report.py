@@ -54,7 +54,7 @@ def test_report_holds_everything_on_one_page(sample_result, tmp_path):
         assert words in text, words
     flat = " ".join(text.split())
     assert f"{len(cmp.t_s)} (those the video read" in flat
-    assert (f"; {cmp.read_without_reference} more without clear beats in the reference)" in flat) == \
+    assert (f"; {cmp.read_without_reference} more without a heart rate in the reference)" in flat) == \
         (cmp.read_without_reference > 0), flat
     assert " ".join(NOT_A_MEDICAL_DEVICE.split()) in text
     images = reader.pages[0].images

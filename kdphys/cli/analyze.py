@@ -103,7 +103,7 @@ def _compare(result, args: argparse.Namespace):
     if len(cmp.t_s) == 0:
         print(f"reference: {cmp.ref_hr_bpm:.1f} bpm; nothing to compare (the video gave no reading)")
     else:
-        extra = f" ({cmp.read_without_reference} more read, without clear beats in the reference)" \
+        extra = f" ({cmp.read_without_reference} more read, without a heart rate in the reference)" \
             if cmp.read_without_reference else ""
         print(f"reference: {cmp.ref_hr_bpm:.1f} bpm; {len(cmp.t_s)} windows compared{extra}, mean absolute difference "
               f"{cmp.mae_bpm:.1f} bpm, bias {cmp.bias_bpm:+.1f} bpm, limits of agreement {cmp.loa_low_bpm:+.1f} to "

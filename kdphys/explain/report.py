@@ -132,7 +132,7 @@ def _comparison_rows(comparison) -> list[tuple[str, str]]:
         return rows
     extra = comparison.read_without_reference
     rows.append(("Windows compared", f"{len(comparison.t_s)} (those the video read"
-                 + (f"; {extra} more without clear beats in the reference)" if extra else ")")))
+                 + (f"; {extra} more without a heart rate in the reference)" if extra else ")")))
     rows.append(("Mean absolute difference", f"{comparison.mae_bpm:.1f} bpm"))
     if np.isfinite(comparison.pearson_r):
         rows.append(("Correlation (Pearson r)", f"{comparison.pearson_r:.2f}"))

@@ -196,7 +196,7 @@ def _left_out(n_windows: int) -> str:
     if not n_windows:
         return ""
     return (f" {n_windows} more {'window' if n_windows == 1 else 'windows'} read from the video "
-            f"{'is' if n_windows == 1 else 'are'} left out: the reference has no clear beats there.")
+            f"{'is' if n_windows == 1 else 'are'} left out: the reference gives no heart rate there.")
 
 
 def _show_result(state: dict, statuses: dict) -> None:
