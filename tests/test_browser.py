@@ -37,6 +37,9 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOT_DIR / name), full_page=True)
 
 
+#: True once the page's script has finished running (Streamlit's running indicator is gone).
+SCRIPT_DONE = """() => !document.querySelector(
+  '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]')"""
 #: The compare table's right edge and its container's, px (a table cut off at the right is wider).
 TABLE_FITS = """() => { const t = document.querySelector('[data-testid="stTable"] table');
   const box = document.querySelector('[data-testid="stMain"]') || document.body;
@@ -74,6 +77,7 @@ def test_upload_sample_hr_matches_reference_and_screenshots():
                     wait_for_text(page, r"POS \(classical\):\s*([0-9.]+ bpm|no reading)", 90)
                     if model_status()["teacher"].available and model_status()["student"].available:
                         wait_for_text(page, r"Over the whole video", 60)
+                        page.wait_for_function(SCRIPT_DONE, timeout=90_000)   # the animation below it too
                     fits = page.evaluate(TABLE_FITS)
                 page.wait_for_timeout(2000)
                 _shot(page, f"{slug}.png")
