@@ -99,6 +99,10 @@ def test_analyze_sample_clip_shows_hr_near_reference(reference_hr_bpm):
     assert "Reference heart rate" in text and "Mean absolute difference" in text and "Pearson r" in text
     stages = list(at.table[0].value["stage"])           # the timings, in words
     assert "reading the video file" in stages and not any("_" in s for s in stages), stages
+    snap = at.session_state["analysis"]["result"].snapshot
+    if snap.method in ("student", "teacher"):            # its attention maps say whether it read the video itself
+        own = snap.reading.hr_bpm is not None and snap.signal_source == snap.method
+        assert (f"The {snap.method} gave no reading of this video" in text) == (not own), text
 
 
 def test_analyze_upload_real_clip_gives_hr(reference_hr_bpm):
