@@ -18,6 +18,13 @@ AGREEMENT_HELP = ("Agreement: how much the two maps put their weight on the same
 PICTURE_PX = 300
 
 
+def without_own_reading(snapshots: dict) -> list[str]:
+    """The networks among ``snapshots`` ({"teacher" | "student": kdphys.pipeline.engine.Snapshot}) that gave no
+    reading of the video themselves: none at all, or one that their upload fallback read."""
+    return [name for name in ("teacher", "student") if name in snapshots and
+            (snapshots[name].reading.hr_bpm is None or snapshots[name].signal_source != name)]
+
+
 def attention_panel(keyframes, state: dict, key: str, unread: Sequence[str] = ()) -> None:
     """Teacher and student maps over the face at a chosen time and layer, the colour scale, the agreement
     and an animation over the whole video.

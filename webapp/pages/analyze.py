@@ -28,7 +28,7 @@ from kdphys.explain import (METHOD_NOTES, compare_with_reference, count_beats, d
                             on_video_clock, sample_reference_started_before_s, upload_fallback)
 from kdphys.data.reference import load_reference_csv
 from webapp import plots, ui
-from webapp.attention import attention_panel
+from webapp.attention import attention_panel, without_own_reading
 
 VIDEO_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
 STATE = "analysis"          # session_state key: dict(result=..., source=..., method=..., attention=...)
@@ -130,8 +130,7 @@ def _show_attention(result, statuses: dict, state: dict) -> None:
     if not (statuses["teacher"].available and statuses["student"].available):
         st.info("Attention maps need both the trained teacher and the trained student.")
         return
-    snap = result.snapshot
-    unread = [snap.method] if snap.reading.hr_bpm is None or snap.signal_source != snap.method else []
+    unread = without_own_reading({result.snapshot.method: result.snapshot})
     attention_panel(result.keyframes, state, key="analyze_att", unread=unread)
 
 

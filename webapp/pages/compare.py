@@ -27,7 +27,7 @@ from kdphys.pipeline.upload import analyze_video
 from kdphys.pipeline.engine import EngineSettings
 from kdphys.explain import model_status, parameter_count
 from webapp import plots, ui
-from webapp.attention import attention_panel
+from webapp.attention import attention_panel, without_own_reading
 
 STATE = "compare"
 VIDEO_TYPES = ["mp4", "avi", "mov", "mkv", "webm"]
@@ -132,7 +132,7 @@ def main() -> None:
     if curves:
         st.plotly_chart(plots.overlaid_waveforms(curves), key="compare_waves")
     if "teacher" in results and "student" in results:
-        unread = [m for m in ("teacher", "student") if results[m].snapshot.reading.hr_bpm is None]
+        unread = without_own_reading({m: r.snapshot for m, r in results.items()})
         attention_panel(results["student"].keyframes, state, key="compare_att", unread=unread)
     else:
         st.info("Attention maps appear here once both the teacher and the student are trained.")
